@@ -1,0 +1,19 @@
+#ifndef NETLAB_CNETLINK_SHIM_H
+#define NETLAB_CNETLINK_SHIM_H
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/errno.h>
+#include <netlink/cache.h>
+#include <netlink/route/link.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/route.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/vlan.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/qdisc/netem.h>
+#include <netlink/route/qdisc/tbf.h>
+#endif

@@ -1,0 +1,20 @@
+import Decode
+import Packet
+
+/// What one fuzz input exercises; shared with the property tests through the same calls.
+enum PacketFuzzHarness {
+    nonisolated(unsafe) static let out = OutputBuffer(capacity: 1 << 16)
+
+    static func exercise(_ bytes: UnsafeRawBufferPointer) {
+        // The first byte picks the link type so the corpus can steer every entry point.
+        guard let selector = bytes.first else { return }
+        let linkTypes: [LinkType] = [.ethernet, .raw, .linuxSLL, .linuxSLL2, .ipv4, .ipv6]
+        let linkType = linkTypes[Int(selector) % linkTypes.count]
+        let frame = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
+        let packet = FramedPacket(number: 1, seconds: 0, microseconds: 0, originalLength: frame.count,
+                                  linkType: linkType, bytes: frame)
+        JSONLinesFormatter().format(packet, into: out)
+        TextFormatter().format(packet, into: out)
+        out.removeAll()
+    }
+}

@@ -32,10 +32,8 @@ public final class PcapFileReader {
             pcap_close(handle)
             throw .unsupportedLinkType(path: path, value: datalink, name: name)
         }
-        self.handle = handle
-        self.path = path
-        self.datalink = datalink
-        self.linkType = linkType
+        // The filter is applied before `self` is complete: once it is, a throw would run deinit
+        // and close the handle a second time.
         if let filter, !filter.isEmpty {
             do {
                 try Self.apply(filter: filter, to: handle)
@@ -44,6 +42,10 @@ public final class PcapFileReader {
                 throw error
             }
         }
+        self.handle = handle
+        self.path = path
+        self.datalink = datalink
+        self.linkType = linkType
     }
 
     deinit {

@@ -11,7 +11,7 @@ public final class PcapFileWriter {
 
     /// Creates (or truncates) `path` for frames of `linkType`.
     public init(path: String, linkType: LinkType, snapLength: Int = 262_144) throws(CaptureError) {
-        guard let dead = pcap_open_dead(Int32(linkType.pcapValue), Int32(snapLength)) else {
+        guard let dead = pcap_open_dead(Int32(linkType.dltValue), Int32(snapLength)) else {
             throw .writeFailed(path: path, message: "libpcap could not allocate a handle")
         }
         guard let dumper = pcap_dump_open(dead, path) else {

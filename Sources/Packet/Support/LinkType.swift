@@ -39,4 +39,9 @@ public enum LinkType: Sendable, Equatable {
         case .linuxSLL2: 276
         }
     }
+
+    /// The DLT value libpcap's handles take (it differs from LINKTYPE only for RAW).
+    public var dltValue: Int {
+        self == .raw ? 12 : pcapValue
+    }
 }

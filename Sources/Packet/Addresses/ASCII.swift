@@ -11,24 +11,18 @@ public enum ASCII {
     /// Writes `value` in decimal; returns the number of bytes written (at most 20).
     @inlinable
     public static func writeDecimal(_ value: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        if value < 10 {
-            out[0] = 0x30 &+ UInt8(value)
-            return 1
+        var digits = 1
+        var v = value
+        while v >= 10 {
+            v /= 10
+            digits += 1
         }
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &digits) { scratch in
-            var v = value
-            var n = 0
-            while v > 0 {
-                scratch[n] = 0x30 &+ UInt8(v % 10)
-                v /= 10
-                n += 1
-            }
-            for i in 0..<n { out[i] = scratch[n - 1 - i] }
-            return n
+        v = value
+        for i in stride(from: digits - 1, through: 0, by: -1) {
+            out[i] = 0x30 &+ UInt8(truncatingIfNeeded: v % 10)
+            v /= 10
         }
+        return digits
     }
 
     /// Writes `value` in lower-case hex without leading zeros; returns the bytes written.

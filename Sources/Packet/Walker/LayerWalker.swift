@@ -69,8 +69,19 @@ public struct LayerWalker {
         }
     }
 
+    /// One step; cases that only redirect (a raw IP version nibble, an unknown type) loop
+    /// instead of recursing, so the whole step can be inlined into the caller.
     @inlinable
     mutating func step() throws(PacketError) -> Layer? {
+        while true {
+            if let layer = try stepOnce() { return layer }
+            if case .done = expect { return nil }
+        }
+    }
+
+    /// Decodes at most one header: nil with `expect` changed means "look again".
+    @inlinable
+    mutating func stepOnce() throws(PacketError) -> Layer? {
         switch expect {
         case .done:
             return nil
@@ -96,7 +107,7 @@ public struct LayerWalker {
             case 6: expect = .etherType(EtherType.ipv6)
             default: expect = .payload
             }
-            return try step()
+            return nil
 
         case let .etherType(type):
             return try stepEtherType(type)
@@ -147,7 +158,7 @@ public struct LayerWalker {
             return .vlan(tag)
         default:
             expect = .payload
-            return try step()
+            return nil
         }
     }
 
@@ -155,7 +166,7 @@ public struct LayerWalker {
     mutating func stepIPProtocol(_ proto: UInt8) throws(PacketError) -> Layer? {
         if laterFragment {
             expect = .payload
-            return try step()
+            return nil
         }
         switch proto {
         case IPProtocol.tcp:
@@ -190,7 +201,7 @@ public struct LayerWalker {
             return .ipv6Extension(header)
         default:
             expect = .payload
-            return try step()
+            return nil
         }
     }
 }

@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Packet", targets: ["Packet"]),
         .library(name: "Capture", targets: ["Capture"]),
         .library(name: "Decode", targets: ["Decode"]),
+        .library(name: "Netlink", targets: ["Netlink"]),
         .executable(name: "netlab", targets: ["netlab"]),
     ],
     dependencies: [
@@ -32,7 +33,10 @@ let package = Package(
             name: "CNetlink", pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
 
+        .target(name: "CShim", dependencies: ["CNetlink"]),
+
         .target(name: "Packet", swiftSettings: strictSwift),
+        .target(name: "Netlink", dependencies: ["CNetlink", "CShim", "Packet"], swiftSettings: strictSwift),
         .target(name: "Capture", dependencies: ["CPcap", "Packet"], swiftSettings: strictSwift),
         .target(name: "Decode", dependencies: ["Packet"], swiftSettings: strictSwift),
         .executableTarget(
@@ -46,6 +50,7 @@ let package = Package(
         // libFuzzer entry point for the layer walker; a plain build gives a stub (see scripts/fuzz.sh).
         .executableTarget(name: "PacketFuzz", dependencies: ["Packet", "Decode"], swiftSettings: strictSwift),
 
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "Packet"], swiftSettings: strictSwift),
         .testTarget(name: "PacketTests", dependencies: ["Packet"], swiftSettings: strictSwift),
         .testTarget(
             name: "DecodeTests", dependencies: ["Packet", "Capture", "Decode"],

@@ -1,0 +1,90 @@
+#define _GNU_SOURCE
+#include "cshim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+#include <linux/if_link.h>
+#include <linux/if_bridge.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+
+_Static_assert(CLONE_NEWNET == 0x40000000, "CLONE_NEWNET");
+
+int cshim_unshare(int flags) { return unshare(flags); }
+int cshim_setns(int fd, int nstype) { return setns(fd, nstype); }
+int cshim_gettid(void) { return (int)gettid(); }
+
+int cshim_tun_open(char *name, int tap, int multi_queue, int vnet_hdr, int nonblocking) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0));
+    if (fd < 0) return -errno;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
+    if (multi_queue) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+    if (vnet_hdr) ifr.ifr_flags |= IFF_VNET_HDR;
+    if (name && name[0]) strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (name) memcpy(name, ifr.ifr_name, IFNAMSIZ);
+    return fd;
+}
+
+static int ioctl_result(int rc) { return rc < 0 ? -errno : 0; }
+int cshim_tun_set_persist(int fd, int on) { return ioctl_result(ioctl(fd, TUNSETPERSIST, on)); }
+int cshim_tun_set_owner(int fd, int uid) { return ioctl_result(ioctl(fd, TUNSETOWNER, uid)); }
+int cshim_tun_set_group(int fd, int gid) { return ioctl_result(ioctl(fd, TUNSETGROUP, gid)); }
+int cshim_tun_set_offload(int fd, unsigned int flags) { return ioctl_result(ioctl(fd, TUNSETOFFLOAD, flags)); }
+int cshim_tun_set_vnet_hdr_size(int fd, int size) { return ioctl_result(ioctl(fd, TUNSETVNETHDRSZ, &size)); }
+
+static int send_and_ack(struct nl_sock *sock, struct nl_msg *msg) {
+    int rc = nl_send_auto(sock, msg);
+    nlmsg_free(msg);
+    if (rc < 0) return rc;
+    return nl_wait_for_ack(sock);
+}
+
+int cshim_bridge_set_vlan_filtering(struct nl_sock *sock, int bridge_index, int on) {
+    struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+    if (!msg) return -NLE_NOMEM;
+    struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = bridge_index };
+    if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) goto fail;
+    struct nlattr *info = nla_nest_start(msg, IFLA_LINKINFO);
+    if (!info || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0) goto fail;
+    struct nlattr *data = nla_nest_start(msg, IFLA_INFO_DATA);
+    if (!data || nla_put_u8(msg, IFLA_BR_VLAN_FILTERING, on ? 1 : 0) < 0) goto fail;
+    nla_nest_end(msg, data);
+    nla_nest_end(msg, info);
+    return send_and_ack(sock, msg);
+fail:
+    nlmsg_free(msg);
+    return -NLE_NOMEM;
+}
+
+int cshim_bridge_vlan_add(struct nl_sock *sock, int port_index, uint16_t vid, int pvid, int untagged) {
+    struct nl_msg *msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK);
+    if (!msg) return -NLE_NOMEM;
+    struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE, .ifi_index = port_index };
+    if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) goto fail;
+    struct nlattr *spec = nla_nest_start(msg, IFLA_AF_SPEC);
+    if (!spec) goto fail;
+    struct bridge_vlan_info vinfo = { .flags = 0, .vid = vid };
+    if (pvid) vinfo.flags |= BRIDGE_VLAN_INFO_PVID;
+    if (untagged) vinfo.flags |= BRIDGE_VLAN_INFO_UNTAGGED;
+    if (nla_put(msg, IFLA_BRIDGE_VLAN_INFO, sizeof vinfo, &vinfo) < 0) goto fail;
+    nla_nest_end(msg, spec);
+    return send_and_ack(sock, msg);
+fail:
+    nlmsg_free(msg);
+    return -NLE_NOMEM;
+}

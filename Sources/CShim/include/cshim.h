@@ -1,0 +1,31 @@
+#ifndef NETLAB_CSHIM_H
+#define NETLAB_CSHIM_H
+
+// The few things Swift cannot reach in glibc and the kernel headers: _GNU_SOURCE-only calls,
+// function-like ioctl macros, and netlink messages libnl 3.7 has no object API for.
+
+#include <stdint.h>
+
+struct nl_sock;
+
+static const int CSHIM_CLONE_NEWNET = 0x40000000;
+
+int cshim_unshare(int flags);
+int cshim_setns(int fd, int nstype);
+int cshim_gettid(void);
+
+// TUN/TAP: open /dev/net/tun and attach or create `name` (at least 16 bytes, in/out).
+// Returns the fd, or -errno.
+int cshim_tun_open(char *name, int tap, int multi_queue, int vnet_hdr, int nonblocking);
+int cshim_tun_set_persist(int fd, int on);
+int cshim_tun_set_owner(int fd, int uid);
+int cshim_tun_set_group(int fd, int gid);
+int cshim_tun_set_offload(int fd, unsigned int flags);
+int cshim_tun_set_vnet_hdr_size(int fd, int size);
+
+// Bridges: IFLA_BR_VLAN_FILTERING on a bridge, and a VLAN on a bridge port
+// (what `bridge vlan add dev PORT vid VID [pvid] [untagged]` does). 0 or a negative NLE_ code.
+int cshim_bridge_set_vlan_filtering(struct nl_sock *sock, int bridge_index, int on);
+int cshim_bridge_vlan_add(struct nl_sock *sock, int port_index, uint16_t vid, int pvid, int untagged);
+
+#endif

@@ -1,0 +1,113 @@
+import Packet
+
+/// A link to create: its name, kind and the attributes every kind shares.
+public struct LinkRequest: Sendable, Equatable {
+    /// The macvlan modes of the kernel (`ip link add ... type macvlan mode MODE`).
+    public enum MacvlanMode: String, Sendable, CaseIterable {
+        case `private`, vepa, bridge, passthru
+    }
+
+    /// VXLAN settings (`ip link add ... type vxlan ...`).
+    public struct VXLAN: Sendable, Equatable {
+        public var vni: UInt32
+        /// A unicast remote VTEP or a multicast group.
+        public var remote: IPAddress?
+        public var local: IPAddress?
+        public var port: UInt16
+        /// The underlay device.
+        public var device: String?
+        public var learning: Bool
+
+        public init(vni: UInt32, remote: IPAddress? = nil, local: IPAddress? = nil, port: UInt16 = 4789,
+                    device: String? = nil, learning: Bool = true) {
+            self.vni = vni
+            self.remote = remote
+            self.local = local
+            self.port = port
+            self.device = device
+            self.learning = learning
+        }
+    }
+
+    public enum Kind: Sendable, Equatable {
+        /// A veth pair; the peer is made directly in `peerNamespace` when given.
+        case veth(peer: String, peerNamespace: NetworkNamespace?)
+        case bridge(vlanFiltering: Bool)
+        case macvlan(parent: String, mode: MacvlanMode)
+        /// An 802.1Q (or 802.1ad with `qinq`) sub-interface.
+        case vlan(parent: String, id: UInt16, qinq: Bool)
+        case vxlan(VXLAN)
+        case dummy
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var mtu: Int?
+    public var mac: MACAddress?
+
+    public init(name: String, kind: Kind, mtu: Int? = nil, mac: MACAddress? = nil) {
+        self.name = name
+        self.kind = kind
+        self.mtu = mtu
+        self.mac = mac
+    }
+}
+
+/// One link as the kernel reports it.
+public struct LinkInfo: Sendable, Equatable {
+    public var index: Int
+    public var name: String
+    /// `veth`, `bridge`, `macvlan`, `vlan`, `vxlan`, `dummy`, `tun`; nil for loopback and hardware.
+    public var kind: String?
+    public var mtu: Int
+    public var isUp: Bool
+    /// Operational state: true when the carrier is up (IFF_LOWER_UP).
+    public var hasCarrier: Bool
+    public var masterIndex: Int?
+    public var mac: String?
+}
+
+/// One address as the kernel reports it.
+public struct AddressInfo: Sendable, Equatable {
+    public var interfaceIndex: Int
+    /// `10.0.0.1/24`
+    public var prefix: String
+}
+
+/// One route of the main table as the kernel reports it.
+public struct RouteInfo: Sendable, Equatable {
+    /// `default` or `10.0.0.0/24`
+    public var destination: String
+    public var gateway: String?
+    public var interfaceIndex: Int?
+    public var isIPv6: Bool
+}
+
+/// One root or child queueing discipline.
+public struct QdiscInfo: Sendable, Equatable {
+    public var interfaceIndex: Int
+    public var kind: String
+    public var handle: UInt32
+    public var parent: UInt32
+}
+
+/// Link impairment through netem (delay, jitter, loss) and tbf (rate).
+public struct Impairment: Sendable, Equatable {
+    /// Microseconds.
+    public var delay: Int?
+    /// Microseconds.
+    public var jitter: Int?
+    /// Percent, 0...100.
+    public var loss: Double?
+    /// Bits per second.
+    public var rate: Int?
+
+    public init(delay: Int? = nil, jitter: Int? = nil, loss: Double? = nil, rate: Int? = nil) {
+        self.delay = delay
+        self.jitter = jitter
+        self.loss = loss
+        self.rate = rate
+    }
+
+    public var isEmpty: Bool { delay == nil && jitter == nil && loss == nil && rate == nil }
+}

@@ -1,0 +1,121 @@
+import CShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A named network namespace, compatible with iproute2: it lives as a bind mount at
+/// `/run/netns/NAME`, so `ip netns list` sees it and `ip netns exec NAME` enters it.
+public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
+    public static let directory = "/run/netns"
+
+    public let name: String
+
+    public init(_ name: String) {
+        self.name = name
+    }
+
+    public var path: String { "\(Self.directory)/\(name)" }
+    public var description: String { name }
+
+    /// True when `/run/netns/NAME` exists.
+    public var exists: Bool { access(path, F_OK) == 0 }
+
+    /// Names of every namespace under /run/netns.
+    public static func all() -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Creates the namespace (like `ip netns add`); an existing one is an error.
+    @discardableResult
+    public static func create(_ name: String) throws(NetlinkError) -> NetworkNamespace {
+        let ns = NetworkNamespace(name)
+        try prepareDirectory()
+        let fd = open(ns.path, O_RDONLY | O_CREAT | O_EXCL, 0)
+        guard fd >= 0 else { throw .system("create namespace \(name)", errno) }
+        close(fd)
+        let path = ns.path
+        do {
+            try FreshThread.run {
+                guard cshim_unshare(CSHIM_CLONE_NEWNET) == 0 else {
+                    throw NetlinkError.system("unshare for namespace \(name)", errno)
+                }
+                // /proc/self/ns/net is the main thread's namespace; this thread's is under task/.
+                let source = "/proc/self/task/\(cshim_gettid())/ns/net"
+                guard mount(source, path, "none", UInt(MS_BIND), nil) == 0 else {
+                    throw NetlinkError.system("bind namespace \(name)", errno)
+                }
+            }
+        } catch let error as NetlinkError {
+            unlink(path)
+            throw error
+        } catch {
+            unlink(path)
+            throw NetlinkError("create namespace \(name)", reason: "\(error)")
+        }
+        return ns
+    }
+
+    /// Deletes the namespace (like `ip netns del`): its links go with it once nothing holds it.
+    public func delete() throws(NetlinkError) {
+        _ = umount2(path, Int32(MNT_DETACH))
+        guard unlink(path) == 0 || errno == ENOENT else { throw .system("delete namespace \(name)", errno) }
+    }
+
+    /// Runs `body` on a fresh thread inside this namespace.
+    public func run<T>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        let path = self.path
+        let name = self.name
+        return try FreshThread.run {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw NetlinkError.system("open namespace \(name)", errno) }
+            defer { close(fd) }
+            guard cshim_setns(fd, CSHIM_CLONE_NEWNET) == 0 else {
+                throw NetlinkError.system("enter namespace \(name)", errno)
+            }
+            return try body()
+        }
+    }
+
+    /// Opens the namespace file (for moving links into it); the caller closes the descriptor.
+    public func openDescriptor() throws(NetlinkError) -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("open namespace \(name)", errno) }
+        return fd
+    }
+
+    /// Makes /run/netns a shared mount point, as iproute2 does, so namespaces made here are
+    /// visible to other mount namespaces.
+    private static func prepareDirectory() throws(NetlinkError) {
+        mkdir("/run", 0o755)
+        mkdir(directory, 0o755)
+        if mount("", directory, "none", UInt(MS_SHARED | MS_REC), nil) != 0 {
+            guard errno == EINVAL else { throw .system("share \(directory)", errno) }
+            guard mount(directory, directory, "none", UInt(MS_BIND | MS_REC), nil) == 0 else {
+                throw .system("bind \(directory)", errno)
+            }
+            _ = mount("", directory, "none", UInt(MS_SHARED | MS_REC), nil)
+        }
+    }
+
+    /// Writes a sysctl inside the current thread's namespace (`net.ipv4.ip_forward` = `1`).
+    public static func writeSysctl(_ key: String, _ value: String) throws(NetlinkError) {
+        // As sysctl(8) does: dots separate levels, and a slash stands for a dot inside a name
+        // (net.ipv4.conf.eth0/100.forwarding).
+        let path = "/proc/sys/" + String(key.map { $0 == "." ? "/" : $0 == "/" ? "." : $0 })
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("sysctl \(key)", errno) }
+        defer { close(fd) }
+        let text = value + "\n"
+        let written = text.withCString { write(fd, $0, strlen($0)) }
+        guard written >= 0 else { throw .system("sysctl \(key)=\(value)", errno) }
+    }
+}

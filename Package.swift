@@ -25,6 +25,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C stays behind these thin targets.
@@ -39,10 +40,14 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink", "CShim", "Packet"], swiftSettings: strictSwift),
         .target(name: "Capture", dependencies: ["CPcap", "Packet"], swiftSettings: strictSwift),
         .target(name: "Decode", dependencies: ["Packet"], swiftSettings: strictSwift),
+        .target(
+            name: "Lab",
+            dependencies: ["Netlink", "Packet", "Capture", "Decode", "CShim", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSwift),
         .executableTarget(
             name: "netlab",
             dependencies: [
-                "Packet", "Capture", "Decode",
+                "Packet", "Capture", "Decode", "Lab", "Netlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift),

@@ -44,12 +44,16 @@ public struct LinkRequest: Sendable, Equatable {
     public var kind: Kind
     public var mtu: Int?
     public var mac: MACAddress?
+    /// Create the link directly in this namespace (`ip link add ... netns NS`): a macvlan or
+    /// VLAN on a parent here that belongs to another node, as a container's interface does.
+    public var namespace: NetworkNamespace?
 
-    public init(name: String, kind: Kind, mtu: Int? = nil, mac: MACAddress? = nil) {
+    public init(name: String, kind: Kind, mtu: Int? = nil, mac: MACAddress? = nil, namespace: NetworkNamespace? = nil) {
         self.name = name
         self.kind = kind
         self.mtu = mtu
         self.mac = mac
+        self.namespace = namespace
     }
 }
 
@@ -63,6 +67,9 @@ public struct LinkInfo: Sendable, Equatable {
     public var isUp: Bool
     /// Operational state: true when the carrier is up (IFF_LOWER_UP).
     public var hasCarrier: Bool
+    /// RFC 2863 operational state as the kernel's link watcher last set it (6 = up). A link
+    /// transmits only once this is up: until then its queue is the "noop" qdisc, which drops.
+    public var operationalState: UInt8
     public var masterIndex: Int?
     public var mac: String?
 }

@@ -103,6 +103,12 @@ public final class RouteSocket {
         }
         defer { rtnl_link_put(link) }
         rtnl_link_set_name(link, request.name)
+        var targetFD: Int32 = -1
+        defer { if targetFD >= 0 { close(targetFD) } }
+        if let target = request.namespace {
+            targetFD = try target.openDescriptor()
+            rtnl_link_set_ns_fd(link, targetFD)
+        }
         if let mtu = request.mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
         if let mac = request.mac {
             let address = try Self.address(mac.description, operation, family: AF_LLC)
@@ -111,7 +117,7 @@ public final class RouteSocket {
         }
         let rc = rtnl_link_add(socket, link, NLM_F_CREATE | NLM_F_EXCL)
         guard rc == 0 else { throw .libnl(operation, rc) }
-        if case .bridge(vlanFiltering: true) = request.kind {
+        if case .bridge(vlanFiltering: true) = request.kind, request.namespace == nil {
             let index = try index(of: request.name)
             let rc = cshim_bridge_set_vlan_filtering(socket, index, 1)
             guard rc == 0 else { throw .libnl("enable vlan_filtering on \(request.name)", rc) }
@@ -181,6 +187,7 @@ public final class RouteSocket {
                 mtu: Int(rtnl_link_get_mtu(link)),
                 isUp: flags & UInt32(IFF_UP) != 0,
                 hasCarrier: flags & 0x10000 != 0,  // IFF_LOWER_UP
+                operationalState: rtnl_link_get_operstate(link),
                 masterIndex: master > 0 ? master : nil,
                 mac: rtnl_link_get_addr(link).flatMap { Self.text($0) }))
             object = nl_cache_get_next(current)

@@ -1,0 +1,177 @@
+import Netlink
+import Packet
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func usleepMilliseconds(_ ms: UInt32) { usleep(ms * 1000) }
+
+/// Turns a validated `Topology` into kernel objects through netlink, one netlink socket per
+/// namespace, and removes everything it made if any step fails.
+public struct LabBuilder {
+    public enum Outcome: Sendable, Equatable {
+        case created
+        case alreadyUp
+    }
+
+    public let topology: Topology
+    /// Receives one line per phase (and per 100 nodes in large labs).
+    public var progress: @Sendable (String) -> Void
+
+    public init(topology: Topology, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.topology = topology
+        self.progress = progress
+    }
+
+    /// Builds the lab. A lab that is already fully up is left alone; leftovers of a crashed
+    /// `up` are removed first.
+    @discardableResult
+    public func up() throws -> Outcome {
+        let namespaces = topology.nodes.map { topology.namespace(of: $0) }
+        if let state = LabState.load(topology.name), state.complete, namespaces.allSatisfy(\.exists) {
+            return .alreadyUp
+        }
+        _ = LabTeardown.down(topology.name)
+        var state = LabState(name: topology.name, file: topology.file, namespaces: namespaces.map(\.name))
+        try state.save()
+        do {
+            try build()
+            state.complete = true
+            try state.save()
+            return .created
+        } catch {
+            progress("failed: \(error); removing what was created")
+            _ = LabTeardown.down(topology.name)
+            throw error
+        }
+    }
+
+    private func build() throws {
+        let total = topology.nodes.count
+        progress("creating \(total) namespace\(total == 1 ? "" : "s")")
+        for (i, node) in topology.nodes.enumerated() {
+            let ns = try NetworkNamespace.create(topology.namespace(of: node).name)
+            try ns.run {
+                try RouteSocket().change("lo", up: true)
+                // No duplicate address detection: a lab's addresses are unique by construction,
+                // and DAD keeps link-local addresses (and so IPv6 neighbour discovery) unusable
+                // for the first second or two.
+                try? NetworkNamespace.writeSysctl("net.ipv6.conf.all.accept_dad", "0")
+                try? NetworkNamespace.writeSysctl("net.ipv6.conf.default.accept_dad", "0")
+            }
+            if total >= 200, (i + 1) % 100 == 0 { progress("  \(i + 1)/\(total) namespaces") }
+        }
+        progress("creating \(topology.links.count) veth link\(topology.links.count == 1 ? "" : "s")")
+        for link in topology.links {
+            guard let a = topology.node(named: link.a.node), let b = topology.node(named: link.b.node) else { continue }
+            let peerNamespace = topology.namespace(of: b)
+            let request = LinkRequest(name: link.a.interface, kind: .veth(peer: link.b.interface, peerNamespace: peerNamespace))
+            try topology.namespace(of: a).run { try RouteSocket().add(request) }
+        }
+        progress("creating interfaces")
+        for node in topology.nodes { try createInterfaces(of: node) }
+        // Interfaces on a parent in another node are made there, straight into their own node.
+        for node in topology.nodes {
+            for interface in node.interfaces {
+                guard let parent = interface.foreignParent, let parentNode = topology.node(named: parent.node) else { continue }
+                let target = topology.namespace(of: node)
+                let request: LinkRequest
+                switch interface.kind {
+                case let .macvlan(_, mode):
+                    request = LinkRequest(name: interface.name, kind: .macvlan(parent: parent.interface, mode: mode), namespace: target)
+                case let .vlan(_, id, qinq):
+                    request = LinkRequest(name: interface.name, kind: .vlan(parent: parent.interface, id: id, qinq: qinq), namespace: target)
+                default:
+                    continue
+                }
+                try topology.namespace(of: parentNode).run { try RouteSocket().add(request) }
+            }
+        }
+        progress("configuring addresses, sysctls and routes")
+        for node in topology.nodes { try configure(node) }
+        try waitForLinks()
+        for node in topology.nodes where !node.exec.isEmpty {
+            for command in node.exec {
+                progress("\(node.name)$ \(command)")
+                let status = try NamespaceProcess.run(["/bin/sh", "-c", command], in: topology.namespace(of: node))
+                if status != 0 { progress("  (exit status \(status))") }
+            }
+        }
+    }
+
+    /// Waits (at most 3 s) until every veth end that is up is operationally up.
+    ///
+    /// The kernel's link watcher switches a link to its real qdisc up to a second after the
+    /// carrier comes up; a packet sent before that is dropped. Without this wait the first
+    /// ping of a fresh lab is lost and answered a second late.
+    private func waitForLinks() throws {
+        let deadline = ContinuousClock.now + .seconds(3)
+        var pending = topology.nodes
+        while !pending.isEmpty {
+            pending = try pending.filter { node in
+                try topology.namespace(of: node).run {
+                    try RouteSocket().links().contains { $0.kind == "veth" && $0.isUp && $0.operationalState != 6 }
+                }
+            }
+            if pending.isEmpty || ContinuousClock.now > deadline { break }
+            try? Task.checkCancellation()
+            usleepMilliseconds(20)
+        }
+        if !pending.isEmpty {
+            progress("warning: links of \(pending.map(\.name).joined(separator: ", ")) are not operationally up yet")
+        }
+    }
+
+    /// The node's own links (not veth ends, which the links phase made), on one thread with
+    /// one netlink socket.
+    private func createInterfaces(of node: Node) throws {
+        try topology.namespace(of: node).run {
+            let socket = try RouteSocket()
+            for interface in node.interfaces where interface.foreignParent == nil {
+                switch interface.kind {
+                case .veth, .existing:
+                    break
+                case let .bridge(_, filtering):
+                    try socket.add(LinkRequest(name: interface.name, kind: .bridge(vlanFiltering: filtering)))
+                case let .macvlan(parent, mode):
+                    try socket.add(LinkRequest(name: interface.name, kind: .macvlan(parent: parent, mode: mode)))
+                case let .vlan(parent, id, qinq):
+                    try socket.add(LinkRequest(name: interface.name, kind: .vlan(parent: parent, id: id, qinq: qinq)))
+                case let .vxlan(config):
+                    try socket.add(LinkRequest(name: interface.name, kind: .vxlan(config)))
+                case .dummy:
+                    try socket.add(LinkRequest(name: interface.name, kind: .dummy))
+                case .tun, .tap:
+                    try PersistentTun.create(interface.name, tap: interface.kind == .tap)
+                }
+            }
+        }
+    }
+
+    /// Bridge ports, sysctls (after the interfaces they may name), MTU, MAC, addresses, link
+    /// state, impairment and routes of one node.
+    private func configure(_ node: Node) throws {
+        try topology.namespace(of: node).run {
+            let socket = try RouteSocket()
+            for (key, value) in node.sysctls { try NetworkNamespace.writeSysctl(key, value) }
+            for case let (bridge, .bridge(ports, _)) in node.interfaces.map({ ($0.name, $0.kind) }) {
+                for port in ports { try socket.change(port, master: bridge) }
+            }
+            for interface in node.interfaces {
+                if interface.mtu != nil || interface.mac != nil {
+                    try socket.change(interface.name, mtu: interface.mtu, mac: interface.mac)
+                }
+                if let vlans = interface.bridgeVLANs {
+                    if let pvid = vlans.pvid { try socket.addBridgeVLAN(pvid, port: interface.name, pvid: true, untagged: true) }
+                    for vid in vlans.tagged { try socket.addBridgeVLAN(vid, port: interface.name) }
+                }
+                for address in interface.addresses { try socket.addAddress(address, to: interface.name) }
+                if interface.up { try socket.change(interface.name, up: true) }
+                if let impairment = interface.impairment { try socket.setImpairment(impairment, on: interface.name) }
+            }
+            for route in node.routes {
+                try socket.addRoute(to: route.destination, via: route.gateway, device: route.device, ipv6: route.isIPv6)
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Netlink
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Removes a lab: its processes, then its namespaces (which takes every link, qdisc and TUN
+/// device inside with them), found through the state file and by the `LAB.` name prefix.
+public enum LabTeardown {
+    /// What `down` removed.
+    public struct Report: Sendable, Equatable {
+        public var namespaces: Int
+        public var processes: Int
+        public var wasUp: Bool { namespaces > 0 || processes > 0 }
+    }
+
+    public static func down(_ lab: String) -> Report {
+        var report = Report(namespaces: 0, processes: 0)
+        var names = Set(NetworkNamespace.all().filter { $0.hasPrefix(lab + ".") })
+        if let state = LabState.load(lab) {
+            names.formUnion(state.namespaces)
+            for pid in state.processes where pid > 1 && kill(pid, 0) == 0 {
+                kill(pid, SIGTERM)
+                report.processes += 1
+            }
+            for pid in state.processes where pid > 1 {
+                for _ in 0..<20 where kill(pid, 0) == 0 { usleep(50_000) }
+                if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+            }
+        }
+        for name in names.sorted() {
+            let ns = NetworkNamespace(name)
+            guard ns.exists else { continue }
+            if (try? ns.delete()) != nil { report.namespaces += 1 }
+        }
+        LabState.remove(lab)
+        return report
+    }
+}

@@ -1,0 +1,126 @@
+import Netlink
+import Packet
+
+/// A lab as a topology file describes it, validated: nodes (network namespaces), their
+/// interfaces, the veth links between them, routes, sysctls and commands.
+public struct Topology: Sendable, Equatable {
+    public var name: String
+    /// The file it came from.
+    public var file: String
+    /// Sorted by name.
+    public var nodes: [Node]
+    public var links: [Link]
+
+    /// The namespace of a node: `LAB.NODE`. The dot cannot appear in lab or node names, so
+    /// one lab's prefix never matches another lab's namespaces.
+    public static func namespaceName(lab: String, node: String) -> String { "\(lab).\(node)" }
+
+    public func namespace(of node: Node) -> NetworkNamespace {
+        NetworkNamespace(Self.namespaceName(lab: name, node: node.name))
+    }
+
+    public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
+}
+
+/// One node: a network namespace with its interfaces and configuration.
+public struct Node: Sendable, Equatable {
+    public var name: String
+    /// Applied in order after loopback is up.
+    public var sysctls: [(key: String, value: String)]
+    /// Sorted by creation order: links first, then bridges, then what sits on a parent.
+    public var interfaces: [Interface]
+    public var routes: [Route]
+    /// Shell commands run inside the node once every link is up.
+    public var exec: [String]
+
+    public static func == (lhs: Node, rhs: Node) -> Bool {
+        lhs.name == rhs.name && lhs.interfaces == rhs.interfaces && lhs.routes == rhs.routes && lhs.exec == rhs.exec
+            && lhs.sysctls.map(\.key) == rhs.sysctls.map(\.key) && lhs.sysctls.map(\.value) == rhs.sysctls.map(\.value)
+    }
+
+    public func interface(named name: String) -> Interface? { interfaces.first { $0.name == name } }
+}
+
+/// One interface of a node.
+public struct Interface: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// One end of a veth link; the other end is `peerNode:peerInterface`.
+        case veth(peerNode: String, peerInterface: String)
+        case bridge(ports: [String], vlanFiltering: Bool)
+        case macvlan(parent: String, mode: LinkRequest.MacvlanMode)
+        case vlan(parent: String, id: UInt16, qinq: Bool)
+        case vxlan(LinkRequest.VXLAN)
+        case dummy
+        case tun
+        case tap
+        /// Loopback or another interface that exists already; only configured.
+        case existing
+    }
+
+    /// VLANs of a port of a VLAN-filtering bridge.
+    public struct BridgeVLANs: Sendable, Equatable {
+        public var pvid: UInt16?
+        public var tagged: [UInt16]
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var addresses: [IPPrefix]
+    public var mtu: Int?
+    public var mac: MACAddress?
+    public var up: Bool
+    public var impairment: Impairment?
+    public var bridgeVLANs: BridgeVLANs?
+
+    public var kindName: String {
+        switch kind {
+        case .veth: "veth"
+        case .bridge: "bridge"
+        case .macvlan: "macvlan"
+        case .vlan: "vlan"
+        case .vxlan: "vxlan"
+        case .dummy: "dummy"
+        case .tun: "tun"
+        case .tap: "tap"
+        case .existing: "existing"
+        }
+    }
+
+    /// The interface this one is created on or attached to, which must exist first.
+    /// `NODE:IFACE` names a parent in another node (a macvlan or VLAN handed to a "container").
+    var parent: String? {
+        switch kind {
+        case let .macvlan(parent, _), let .vlan(parent, _, _): parent
+        case let .vxlan(config): config.device
+        default: nil
+        }
+    }
+
+    /// The parent's node and interface when the parent is in another node.
+    public var foreignParent: Endpoint? {
+        guard let parent, let colon = parent.firstIndex(of: ":") else { return nil }
+        return Endpoint(node: String(parent[..<colon]), interface: String(parent[parent.index(after: colon)...]))
+    }
+}
+
+/// A veth link between two nodes' interfaces.
+public struct Link: Sendable, Equatable {
+    public var a: Endpoint
+    public var b: Endpoint
+}
+
+/// `NODE:INTERFACE`
+public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+    public var node: String
+    public var interface: String
+    public var description: String { "\(node):\(interface)" }
+}
+
+/// A route in a node: to a prefix (or default) via a gateway and/or out of a device.
+public struct Route: Sendable, Equatable {
+    /// nil for a default route.
+    public var destination: IPPrefix?
+    public var gateway: IPAddress?
+    public var device: String?
+    public var isIPv6: Bool
+}

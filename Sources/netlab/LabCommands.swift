@@ -1,0 +1,240 @@
+import ArgumentParser
+import Foundation
+import Lab
+import Netlink
+
+/// `netlab up FILE`
+struct UpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Validate a topology file and build the lab it describes.",
+        discussion: """
+            The whole file is checked first; every problem is printed as FILE:LINE: KEY: MESSAGE
+            and nothing is created. Then namespaces, links, addresses and routes are made through
+            netlink. If a step fails, everything made so far is removed. Running up twice is safe.
+
+            Example:
+              netlab up topologies/veth-pair.toml
+              netlab exec veth-pair a -- ping -c 3 10.0.0.2
+              netlab down veth-pair
+            """)
+
+    @Argument(help: "The topology file (TOML).")
+    var file: String
+
+    @Flag(name: .long, help: "Only validate the file; create nothing.")
+    var check = false
+
+    func run() throws {
+        let topology = try loadTopology(file, kernel: KernelSupport.current)
+        if check {
+            print("\(file): ok (\(plural(topology.nodes.count, "node")), \(plural(topology.links.count, "link")))")
+            return
+        }
+        let start = ContinuousClock.now
+        let builder = LabBuilder(topology: topology) { line in
+            FileHandle.standardError.write(Data("netlab: \(line)\n".utf8))
+        }
+        do {
+            switch try builder.up() {
+            case .alreadyUp:
+                print("lab \(topology.name) is already up (netlab status \(topology.name))")
+            case .created:
+                let elapsed = ContinuousClock.now - start
+                print("lab \(topology.name) is up: \(plural(topology.nodes.count, "node")), \(plural(topology.links.count, "link")) in \(elapsed.formatted)")
+                print("  netlab status \(topology.name)    netlab exec \(topology.name) NODE -- CMD    netlab down \(topology.name)")
+            }
+        } catch {
+            StandardOutput.error("up: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `netlab down FILE|NAME`
+struct DownCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down",
+        abstract: "Remove a lab: its processes, namespaces, links and qdiscs.",
+        discussion: """
+            Works after a crash or a kill -9 of `up` too: it reads /run/netlab/NAME.json and also
+            removes every namespace named NAME.* . A lab that is not up is reported and not an error.
+
+            Example:
+              netlab down topologies/veth-pair.toml
+              netlab down veth-pair
+            """)
+
+    @Argument(help: "The topology file or the lab's name.")
+    var lab: String
+
+    func run() throws {
+        let name = try labName(lab)
+        let start = ContinuousClock.now
+        let report = LabTeardown.down(name)
+        if report.wasUp {
+            print("lab \(name) is down: \(plural(report.namespaces, "namespace")) and \(plural(report.processes, "process", "processes")) removed in \((ContinuousClock.now - start).formatted)")
+        } else {
+            print("lab \(name) is not up")
+        }
+    }
+}
+
+/// `netlab status [NAME] [--json]`
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show running labs: nodes, interfaces, addresses, routes, qdiscs, processes.",
+        discussion: """
+            Read back from the kernel through netlink.
+
+            Example:
+              netlab status
+              netlab status veth-pair --json | jq '.nodes[].interfaces[].addresses'
+            """)
+
+    @Argument(help: "A lab's name or topology file; all labs when omitted.")
+    var lab: String?
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let names = try lab.map { [try labName($0)] } ?? LabState.all()
+        let statuses = names.compactMap { LabStatus.read($0) }
+        if let lab, statuses.isEmpty {
+            StandardOutput.error("status: lab \(try labName(lab)) is not up")
+            throw ExitCode(1)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = lab == nil ? try encoder.encode(statuses) : try encoder.encode(statuses[0])
+            print(String(decoding: data, as: UTF8.self))
+        } else if statuses.isEmpty {
+            print("no labs are up")
+        } else {
+            print(statuses.map(\.table).joined(separator: "\n\n"))
+        }
+    }
+}
+
+/// `netlab exec NAME NODE -- CMD...`
+struct ExecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run a command inside a lab node; its exit status passes through.",
+        discussion: """
+            Example:
+              netlab exec veth-pair a -- ping -c 3 10.0.0.2
+              netlab exec veth-pair b -- ip -br addr
+            """)
+
+    @Argument(help: "The lab's name or topology file.")
+    var lab: String
+
+    @Argument(help: "The node.")
+    var node: String
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
+    var command: [String] = []
+
+    func run() throws {
+        let name = try labName(lab)
+        let arguments = command.first == "--" ? Array(command.dropFirst()) : command
+        guard !arguments.isEmpty else { throw ValidationError("give a command after --, e.g. -- ip addr") }
+        let ns = NetworkNamespace(Topology.namespaceName(lab: name, node: node))
+        guard ns.exists else {
+            StandardOutput.error("exec: lab \(name) has no running node \(node)")
+            throw ExitCode(1)
+        }
+        let status: Int32
+        do {
+            status = try NamespaceProcess.run(arguments, in: ns)
+        } catch {
+            StandardOutput.error("exec: \(error)")
+            throw ExitCode(127)
+        }
+        throw ExitCode(status)
+    }
+}
+
+/// `netlab graph FILE`
+struct GraphCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graph",
+        abstract: "Draw a topology as Graphviz DOT (or SVG/PNG when `dot` is installed).",
+        discussion: """
+            Example:
+              netlab graph topologies/bridge-lan.toml > lan.dot
+              netlab graph topologies/bridge-lan.toml -o lan.svg
+            """)
+
+    @Argument(help: "The topology file.")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "Write to FILE; .svg or .png renders through dot.")
+    var output: String?
+
+    func run() throws {
+        let topology = try loadTopology(file, kernel: nil)
+        let dot = GraphRenderer.dot(topology)
+        guard let output else {
+            print(dot, terminator: "")
+            return
+        }
+        if output.hasSuffix(".svg") || output.hasSuffix(".png") {
+            let format = String(output.suffix(3))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["dot", "-T\(format)", "-o", output]
+            let input = Pipe()
+            process.standardInput = input
+            do { try process.run() } catch {
+                StandardOutput.error("graph: cannot run dot (apt-get install graphviz): \(error)")
+                throw ExitCode(1)
+            }
+            input.fileHandleForWriting.write(Data(dot.utf8))
+            try input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                StandardOutput.error("graph: dot failed (is graphviz installed? apt-get install graphviz)")
+                throw ExitCode(1)
+            }
+        } else {
+            try dot.write(toFile: output, atomically: true, encoding: .utf8)
+        }
+    }
+}
+
+/// Parses a topology, printing every problem and exiting 1 if there are any.
+func loadTopology(_ file: String, kernel: KernelSupport?) throws -> Topology {
+    do {
+        return try TopologyParser.load(path: file, kernel: kernel)
+    } catch {
+        for problem in error.errors { StandardOutput.error(problem.description) }
+        StandardOutput.error("\(error.errors.count) problem\(error.errors.count == 1 ? "" : "s") in \(file); nothing was created")
+        throw ExitCode(1)
+    }
+}
+
+/// A lab name from a name or a topology file's `name`.
+func labName(_ argument: String) throws -> String {
+    guard argument.hasSuffix(".toml") || argument.contains("/") else { return argument }
+    guard let name = TopologyParser.labName(path: argument) else {
+        StandardOutput.error("cannot read a lab name from \(argument)")
+        throw ExitCode(1)
+    }
+    return name
+}
+
+extension Duration {
+    var formatted: String {
+        let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
+        return String(format: "%.2f s", seconds)
+    }
+}
+
+func plural(_ count: Int, _ one: String, _ many: String? = nil) -> String {
+    "\(count) \(count == 1 ? one : many ?? one + "s")"
+}

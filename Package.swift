@@ -55,6 +55,9 @@ let package = Package(
         // libFuzzer entry point for the layer walker; a plain build gives a stub (see scripts/fuzz.sh).
         .executableTarget(name: "PacketFuzz", dependencies: ["Packet", "Decode"], swiftSettings: strictSwift),
 
+        .testTarget(
+            name: "LabTests", dependencies: ["Lab", "Netlink", "Packet"],
+            swiftSettings: strictSwift),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "Packet"], swiftSettings: strictSwift),
         .testTarget(name: "PacketTests", dependencies: ["Packet"], swiftSettings: strictSwift),
         .testTarget(

@@ -14,6 +14,14 @@ public struct KernelSupport: Sendable, Equatable {
     /// The tbf qdisc: rate (CONFIG_NET_SCH_TBF).
     public var tbf: Bool
 
+    public init(dummy: Bool, vlan: Bool, bridgeVLANFiltering: Bool, netem: Bool, tbf: Bool) {
+        self.dummy = dummy
+        self.vlan = vlan
+        self.bridgeVLANFiltering = bridgeVLANFiltering
+        self.netem = netem
+        self.tbf = tbf
+    }
+
     /// The probed support of this kernel (computed on first use).
     public static let current: KernelSupport = probe()
 

@@ -221,7 +221,9 @@ public final class RouteSocket {
         var result: [AddressInfo] = []
         var object = nl_cache_get_first(cache)
         while let address = object {
-            if let local = rtnl_addr_get_local(address), let text = Self.text(local) {
+            if let local = rtnl_addr_get_local(address), var text = Self.text(local) {
+                // libnl leaves out a full-length prefix ("10.0.0.1" for /32); always show it.
+                if !text.contains("/") { text += "/\(rtnl_addr_get_prefixlen(address))" }
                 result.append(AddressInfo(interfaceIndex: Int(rtnl_addr_get_ifindex(address)), prefix: text))
             }
             object = nl_cache_get_next(address)

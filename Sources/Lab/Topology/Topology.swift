@@ -123,4 +123,11 @@ public struct Route: Sendable, Equatable {
     public var gateway: IPAddress?
     public var device: String?
     public var isIPv6: Bool
+
+    public init(destination: IPPrefix?, gateway: IPAddress?, device: String?, isIPv6: Bool) {
+        self.destination = destination
+        self.gateway = gateway
+        self.device = device
+        self.isIPv6 = isIPv6
+    }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import Lab
+import Netlink
+import Testing
+
+/// Every shipped lab built for real, checked through netlink and by traffic, and removed with
+/// nothing left. Labs are renamed with this test run's PID so parallel runs never collide.
+@Suite("Lab lifecycle", .serialized)
+struct LabLifecycleTests {
+    static let tag = "t\(getpid())"
+
+    /// (file, node, address to ping from it, interface kinds expected somewhere in the lab)
+    static let labs: [(String, [(String, String)], [String])] = [
+        ("veth-pair", [("a", "10.0.0.2"), ("a", "fd00::2")], ["veth"]),
+        ("bridge-lan", [("h1", "10.1.0.3"), ("h2", "10.1.0.1")], ["veth", "bridge"]),
+        ("routed-chain", [("h1", "10.10.3.2"), ("h1", "fd10:3::2"), ("h2", "10.10.1.2")], ["veth"]),
+        ("vxlan-overlay", [("host1", "10.200.0.2")], ["veth", "vxlan"]),
+        ("k8s-flannel", [("pod-a", "10.244.1.2"), ("pod-b", "10.244.0.2")], ["veth", "bridge", "vxlan"]),
+        ("macvlan-modes", [("bridge1", "10.2.0.12"), ("private1", "10.2.0.100"), ("passthru1", "10.2.0.100")],
+         ["veth", "bridge", "macvlan"]),
+    ]
+
+    static func load(_ file: String) throws -> Topology {
+        var topology = try TopologyParser.load(path: "\(TopologyValidationTests.repositoryRoot)/topologies/\(file).toml")
+        topology.name = "\(tag)-\(file)"
+        return topology
+    }
+
+    static func ping(_ lab: Topology, from node: String, _ address: String, expectSuccess: Bool = true) throws -> Bool {
+        let ns = NetworkNamespace(Topology.namespaceName(lab: lab.name, node: node))
+        let status = try NamespaceProcess.run(["ping", "-c", "1", "-W", expectSuccess ? "3" : "1", "-q", address], in: ns)
+        return status == 0
+    }
+
+    static func leftovers(_ lab: String) -> [String] {
+        NetworkNamespace.all().filter { $0.hasPrefix(lab + ".") }
+    }
+
+    @Test("each shipped lab comes up, carries traffic, and goes down without a trace",
+          arguments: Array(0..<labs.count))
+    func shippedLab(index: Int) throws {
+        let (file, pings, kinds) = Self.labs[index]
+        let topology = try Self.load(file)
+        defer { _ = LabTeardown.down(topology.name) }
+        #expect(try LabBuilder(topology: topology).up() == .created)
+        #expect(try LabBuilder(topology: topology).up() == .alreadyUp)
+        for (node, address) in pings {
+            #expect(try Self.ping(topology, from: node, address), "\(file): \(node) -> \(address)")
+        }
+        let status = try #require(LabStatus.read(topology.name))
+        #expect(status.complete)
+        #expect(status.nodes.count == topology.nodes.count)
+        let seenKinds = Set(status.nodes.flatMap { $0.interfaces.map(\.kind) })
+        for kind in kinds { #expect(seenKinds.contains(kind), "\(file): no \(kind) link") }
+        for node in topology.nodes {
+            let actual = try #require(status.nodes.first { $0.name == node.name })
+            for interface in node.interfaces where interface.kind != .existing {
+                let seen = actual.interfaces.first { $0.name == interface.name }
+                #expect(seen != nil, "\(file): \(node.name):\(interface.name) missing")
+                for address in interface.addresses {
+                    #expect(seen?.addresses.contains(address.description) == true, "\(file): \(address) missing")
+                }
+                if interface.up { #expect(seen?.state != "DOWN", "\(file): \(interface.name) is down") }
+            }
+        }
+        let report = LabTeardown.down(topology.name)
+        #expect(report.namespaces == topology.nodes.count)
+        #expect(Self.leftovers(topology.name).isEmpty)
+        #expect(LabState.load(topology.name) == nil)
+        #expect(!LabTeardown.down(topology.name).wasUp)
+    }
+
+    @Test("macvlan modes: private and vepa siblings cannot reach each other")
+    func macvlanIsolation() throws {
+        let topology = try Self.load("macvlan-modes")
+        defer { _ = LabTeardown.down(topology.name) }
+        try LabBuilder(topology: topology).up()
+        #expect(try !Self.ping(topology, from: "private1", "10.2.0.22", expectSuccess: false))
+        #expect(try !Self.ping(topology, from: "vepa1", "10.2.0.32", expectSuccess: false))
+    }
+
+    @Test("a failure midway removes everything already created")
+    func rollback() throws {
+        var topology = try Self.load("routed-chain")
+        // A route through an interface that does not exist fails only at build time.
+        topology.nodes[topology.nodes.count - 1].routes.append(
+            Route(destination: nil, gateway: nil, device: "nope0", isIPv6: false))
+        #expect(throws: NetlinkError.self) { try LabBuilder(topology: topology).up() }
+        #expect(Self.leftovers(topology.name).isEmpty)
+        #expect(LabState.load(topology.name) == nil)
+    }
+
+    @Test("tbf rate impairment from the file is applied", .enabled(if: KernelSupport.current.tbf))
+    func impairmentFromFile() throws {
+        var parser = TopologyParser(text: """
+            name = "\(Self.tag)-imp"
+            [nodes.a.interfaces.eth0]
+            addresses = ["10.0.0.1/24"]
+            impair = { rate = "20mbit" }
+            [nodes.b.interfaces.eth0]
+            addresses = ["10.0.0.2/24"]
+            [[links]]
+            endpoints = ["a:eth0", "b:eth0"]
+            """, file: "imp.toml", kernel: KernelSupport.current)
+        let topology = try parser.parse()
+        defer { _ = LabTeardown.down(topology.name) }
+        try LabBuilder(topology: topology).up()
+        let status = try #require(LabStatus.read(topology.name))
+        let eth0 = status.nodes.first { $0.name == "a" }?.interfaces.first { $0.name == "eth0" }
+        #expect(eth0?.qdiscs.contains("tbf") == true)
+    }
+}

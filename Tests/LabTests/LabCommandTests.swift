@@ -1,0 +1,215 @@
+import Foundation
+import Lab
+import Netlink
+import Testing
+
+/// The netlab lab commands as a user runs them.
+@Suite("netlab lab commands", .serialized)
+struct LabCommandTests {
+    static let tag = "c\(getpid())"
+
+    static var netlab: String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("netlab").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return ".build/debug/netlab"
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: netlab)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A veth-pair lab file with this run's name; returns (path, lab name).
+    static func pairFile(_ suffix: String) throws -> (String, String) {
+        let name = "\(tag)-\(suffix)"
+        let path = NSTemporaryDirectory() + "\(name).toml"
+        try """
+            name = "\(name)"
+            [nodes.a.interfaces.eth0]
+            addresses = ["10.0.0.1/24"]
+            [nodes.b.interfaces.eth0]
+            addresses = ["10.0.0.2/24"]
+            [[links]]
+            endpoints = ["a:eth0", "b:eth0"]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return (path, name)
+    }
+
+    @Test("a bad file: every problem with file:line, exit 1, nothing created")
+    func badFile() throws {
+        let name = "\(Self.tag)-bad"
+        let path = NSTemporaryDirectory() + "\(name).toml"
+        try """
+            name = "\(name)"
+            [nodes.a.interfaces.eth0]
+            addresses = ["10.0.0.1/33"]
+            [nodes.b.interfaces.eth0]
+            addresses = ["10.0.0.2/24"]
+            [[links]]
+            endpoints = ["a:eth0", "b:eth0"]
+            [[links]]
+            endpoints = ["a:eth1", "c:eth0"]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try Self.run(["up", path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(path):3: nodes.a.interfaces.eth0.addresses:"))
+        #expect(result.stderr.contains("\(path):9: links.1.endpoints: link to unknown node 'c'"))
+        #expect(result.stderr.contains("nothing was created"))
+        #expect(NetworkNamespace.all().filter { $0.hasPrefix(name + ".") }.isEmpty)
+        #expect(LabState.load(name) == nil)
+    }
+
+    @Test("up, status --json, exec with its exit status, graph, down; down again says not up")
+    func lifecycle() throws {
+        let (path, name) = try Self.pairFile("life")
+        defer {
+            _ = LabTeardown.down(name)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let up = try Self.run(["up", path])
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(up.stdout.contains("lab \(name) is up"))
+
+        let status = try Self.run(["status", name, "--json"])
+        #expect(status.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let nodes = object?["nodes"] as? [[String: Any]] ?? []
+        #expect(nodes.count == 2)
+        let table = try Self.run(["status", path])
+        #expect(table.stdout.contains("10.0.0.2/24"))
+
+        let ping = try Self.run(["exec", name, "a", "--", "ping", "-c", "1", "-W", "2", "10.0.0.2"])
+        #expect(ping.status == 0)
+        #expect(ping.stdout.contains("1 received"))
+        let seven = try Self.run(["exec", name, "b", "--", "sh", "-c", "exit 7"])
+        #expect(seven.status == 7)
+        let missingNode = try Self.run(["exec", name, "zz", "--", "true"])
+        #expect(missingNode.status == 1)
+
+        let graph = try Self.run(["graph", path])
+        #expect(graph.stdout.hasPrefix("graph \"\(name)\""))
+        #expect(graph.stdout.contains("\"a\":p_eth0 -- \"b\":p_eth0"))
+
+        let down = try Self.run(["down", path])
+        #expect(down.stdout.contains("2 namespaces"))
+        let again = try Self.run(["down", name])
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("is not up"))
+    }
+
+    @Test("capture prints live packets decoded, and writes a pcap that decode reads")
+    func capture() throws {
+        let (path, name) = try Self.pairFile("cap")
+        defer {
+            _ = LabTeardown.down(name)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        #expect(try Self.run(["up", path]).status == 0)
+        let pcap = NSTemporaryDirectory() + "\(name).pcap"
+        defer { try? FileManager.default.removeItem(atPath: pcap) }
+        // Two captures at once: a printed one and a written one, each stopping after 4 packets.
+        let printer = Process()
+        printer.executableURL = URL(fileURLWithPath: Self.netlab)
+        printer.arguments = ["capture", name, "b:eth0", "-c", "4", "icmp"]
+        let printed = Pipe()
+        printer.standardOutput = printed
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: Self.netlab)
+        writer.arguments = ["capture", name, "a:eth0", "-c", "4", "-w", pcap, "icmp"]
+        writer.standardError = FileHandle.nullDevice
+        try printer.run()
+        try writer.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        _ = try Self.run(["exec", name, "a", "--", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.0.0.2"])
+        let text = String(decoding: printed.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        printer.waitUntilExit()
+        writer.waitUntilExit()
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 4, "\(text)")
+        #expect(lines.allSatisfy { $0.contains("ICMP echo") })
+        let decoded = try Self.run(["decode", pcap, "--json"])
+        #expect(decoded.stdout.split(separator: "\n").count == 4)
+        #expect(decoded.stdout.contains("\"layer\":\"icmp\""))
+    }
+
+    @Test("impair changes a running interface's rate", .enabled(if: KernelSupport.current.tbf))
+    func impair() throws {
+        let (path, name) = try Self.pairFile("imp")
+        defer {
+            _ = LabTeardown.down(name)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        #expect(try Self.run(["up", path]).status == 0)
+        let set = try Self.run(["impair", name, "a:eth0", "--rate", "5mbit"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try Self.run(["status", name]).stdout.contains("[tbf]"))
+        let clear = try Self.run(["impair", name, "a:eth0", "--clear"])
+        #expect(clear.status == 0)
+        #expect(!(try Self.run(["status", name]).stdout.contains("[tbf]")))
+        if !KernelSupport.current.netem {
+            let refused = try Self.run(["impair", name, "a:eth0", "--delay", "10ms"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("CONFIG_NET_SCH_NETEM"))
+        }
+    }
+
+    @Test("kill -9 of up halfway through a large lab, then down: nothing left")
+    func killedUp() throws {
+        let name = "\(Self.tag)-kill"
+        let path = NSTemporaryDirectory() + "\(name).toml"
+        var text = "name = \"\(name)\"\n"
+        for i in 0..<300 {
+            text += "[nodes.n\(i).interfaces.e0]\naddresses = [\"10.\(i / 250).\(i % 250).1/30\"]\n"
+            text += "[nodes.m\(i).interfaces.e0]\naddresses = [\"10.\(i / 250).\(i % 250).2/30\"]\n"
+            text += "[[links]]\nendpoints = [\"n\(i):e0\", \"m\(i):e0\"]\n"
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer {
+            _ = LabTeardown.down(name)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let up = Process()
+        up.executableURL = URL(fileURLWithPath: Self.netlab)
+        up.arguments = ["up", path]
+        up.standardOutput = FileHandle.nullDevice
+        up.standardError = FileHandle.nullDevice
+        try up.run()
+        // Wait until it is partway (some namespaces made), then kill it without warning.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, NetworkNamespace.all().filter({ $0.hasPrefix(name + ".") }).count < 50 {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        kill(up.processIdentifier, SIGKILL)
+        up.waitUntilExit()
+        let partial = NetworkNamespace.all().filter { $0.hasPrefix(name + ".") }.count
+        #expect(partial >= 50)
+        #expect(LabState.load(name)?.complete == false)
+        let down = try Self.run(["down", name])
+        #expect(down.status == 0)
+        #expect(NetworkNamespace.all().filter { $0.hasPrefix(name + ".") }.isEmpty)
+        #expect(LabState.load(name) == nil)
+    }
+}

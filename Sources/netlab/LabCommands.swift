@@ -25,6 +25,9 @@ struct UpCommand: ParsableCommand {
     @Flag(name: .long, help: "Only validate the file; create nothing.")
     var check = false
 
+    @Flag(name: .long, help: "Return without waiting for links to be operationally up (the first packets may be lost).")
+    var noWait = false
+
     func run() throws {
         let topology = try loadTopology(file, kernel: KernelSupport.current)
         if check {
@@ -32,7 +35,7 @@ struct UpCommand: ParsableCommand {
             return
         }
         let start = ContinuousClock.now
-        let builder = LabBuilder(topology: topology) { line in
+        let builder = LabBuilder(topology: topology, waitForCarrier: !noWait) { line in
             FileHandle.standardError.write(Data("netlab: \(line)\n".utf8))
         }
         do {

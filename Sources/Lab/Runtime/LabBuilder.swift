@@ -17,9 +17,12 @@ public struct LabBuilder {
     public let topology: Topology
     /// Receives one line per phase (and per 100 nodes in large labs).
     public var progress: @Sendable (String) -> Void
+    /// Wait for veth ends to be operationally up before returning (and before `exec`).
+    public var waitForCarrier = true
 
-    public init(topology: Topology, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(topology: Topology, waitForCarrier: Bool = true, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.topology = topology
+        self.waitForCarrier = waitForCarrier
         self.progress = progress
     }
 
@@ -48,8 +51,9 @@ public struct LabBuilder {
 
     private func build() throws {
         let total = topology.nodes.count
+        let topology = self.topology
         progress("creating \(total) namespace\(total == 1 ? "" : "s")")
-        for (i, node) in topology.nodes.enumerated() {
+        try Parallel.forEach(topology.nodes) { node in
             let ns = try NetworkNamespace.create(topology.namespace(of: node).name)
             try ns.run {
                 try RouteSocket().change("lo", up: true)
@@ -59,17 +63,16 @@ public struct LabBuilder {
                 try? NetworkNamespace.writeSysctl("net.ipv6.conf.all.accept_dad", "0")
                 try? NetworkNamespace.writeSysctl("net.ipv6.conf.default.accept_dad", "0")
             }
-            if total >= 200, (i + 1) % 100 == 0 { progress("  \(i + 1)/\(total) namespaces") }
         }
         progress("creating \(topology.links.count) veth link\(topology.links.count == 1 ? "" : "s")")
-        for link in topology.links {
-            guard let a = topology.node(named: link.a.node), let b = topology.node(named: link.b.node) else { continue }
+        try Parallel.forEach(topology.links) { link in
+            guard let a = topology.node(named: link.a.node), let b = topology.node(named: link.b.node) else { return }
             let peerNamespace = topology.namespace(of: b)
             let request = LinkRequest(name: link.a.interface, kind: .veth(peer: link.b.interface, peerNamespace: peerNamespace))
             try topology.namespace(of: a).run { try RouteSocket().add(request) }
         }
         progress("creating interfaces")
-        for node in topology.nodes { try createInterfaces(of: node) }
+        try Parallel.forEach(topology.nodes) { node in try Self.createInterfaces(of: node, in: topology) }
         // Interfaces on a parent in another node are made there, straight into their own node.
         for node in topology.nodes {
             for interface in node.interfaces {
@@ -88,8 +91,8 @@ public struct LabBuilder {
             }
         }
         progress("configuring addresses, sysctls and routes")
-        for node in topology.nodes { try configure(node) }
-        try waitForLinks()
+        try Parallel.forEach(topology.nodes) { node in try Self.configure(node, in: topology) }
+        if waitForCarrier || topology.nodes.contains(where: { !$0.exec.isEmpty }) { try waitForLinks() }
         for node in topology.nodes where !node.exec.isEmpty {
             for command in node.exec {
                 progress("\(node.name)$ \(command)")
@@ -124,7 +127,7 @@ public struct LabBuilder {
 
     /// The node's own links (not veth ends, which the links phase made), on one thread with
     /// one netlink socket.
-    private func createInterfaces(of node: Node) throws {
+    private static func createInterfaces(of node: Node, in topology: Topology) throws {
         try topology.namespace(of: node).run {
             let socket = try RouteSocket()
             for interface in node.interfaces where interface.foreignParent == nil {
@@ -150,7 +153,7 @@ public struct LabBuilder {
 
     /// Bridge ports, sysctls (after the interfaces they may name), MTU, MAC, addresses, link
     /// state, impairment and routes of one node.
-    private func configure(_ node: Node) throws {
+    private static func configure(_ node: Node, in topology: Topology) throws {
         try topology.namespace(of: node).run {
             let socket = try RouteSocket()
             for (key, value) in node.sysctls { try NetworkNamespace.writeSysctl(key, value) }

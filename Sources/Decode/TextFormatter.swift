@@ -210,7 +210,11 @@ public struct TextFormatter: PacketFormatter {
             out.appendDecimal(udp.destinationPort)
             out.append(" len ")
             out.appendDecimal(udp.length)
-            appendChecksumNote(udp.checksumStatus(in: context), into: out)
+            if context.isPartialChecksum(udp.checksum, protocolNumber: IPProtocol.udp, length: udp.length) {
+                out.append(" [partial cksum]")
+            } else {
+                appendChecksumNote(udp.checksumStatus(in: context), into: out)
+            }
 
         case let .tcp(tcp, context):
             out.append("TCP ")
@@ -228,7 +232,11 @@ public struct TextFormatter: PacketFormatter {
             out.append(" win ")
             out.appendDecimal(tcp.window)
             if tcp.headerLength > TCPHeader.minimumLength { appendOptions(tcp.options, into: out) }
-            appendChecksumNote(tcp.checksumStatus(in: context), into: out)
+            if context.isPartialChecksum(tcp.checksum, protocolNumber: IPProtocol.tcp, length: context.upperLayerLength) {
+                out.append(" [partial cksum]")
+            } else {
+                appendChecksumNote(tcp.checksumStatus(in: context), into: out)
+            }
 
         case let .vxlan(vxlan):
             out.append("VXLAN vni ")

@@ -156,3 +156,37 @@ extension TestFrames {
         bytes.replaceSubrange((40 + extensionLength)..., with: shifted[40...])
     }
 }
+
+@Suite("Partial checksums")
+struct PartialChecksumTests {
+    @Test("a checksum field holding only the pseudo-header sum is recognised as CHECKSUM_PARTIAL")
+    func partial() throws {
+        var frame = TestFrames.vxlanTCP
+        try frame.withUnsafeMutableBytes { raw in
+            let ip = UnsafeMutableRawBufferPointer(rebasing: raw[14...])
+            let udpLength = Int(ip[24]) << 8 | Int(ip[25])
+            let context = IPContext(addresses: UnsafeRawBufferPointer(rebasing: ip[12..<20]),
+                                    upperLayerLength: udpLength, isFragment: false)
+            let partial = context.pseudoHeaderSum(protocolNumber: IPProtocol.udp, length: udpLength).folded
+            ip[26] = UInt8(partial >> 8)
+            ip[27] = UInt8(partial & 0xFF)
+            var walker = LayerWalker(UnsafeRawBufferPointer(raw))
+            _ = try walker.next()
+            _ = try walker.next()
+            guard case let .udp(udp, ctx)? = try walker.next() else {
+                Issue.record("no UDP")
+                return
+            }
+            #expect(udp.checksumStatus(in: ctx) == false)
+            #expect(ctx.isPartialChecksum(udp.checksum, protocolNumber: IPProtocol.udp, length: udp.length))
+        }
+        frame.withUnsafeBytes { raw in
+            var walker = LayerWalker(raw)
+            _ = try? walker.next()
+            _ = try? walker.next()
+            if case let .udp(udp, ctx)?? = try? walker.next() {
+                #expect(!ctx.isPartialChecksum(udp.checksum &+ 1, protocolNumber: IPProtocol.udp, length: udp.length))
+            }
+        }
+    }
+}

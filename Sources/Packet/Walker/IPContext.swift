@@ -39,4 +39,12 @@ public struct IPContext {
         sum.add(UnsafeRawBufferPointer(rebasing: segment[..<covered]))
         return sum.isValid
     }
+
+    /// True when `checksum` holds only the pseudo-header sum: the CHECKSUM_PARTIAL state in
+    /// which Linux leaves a segment for hardware (or the receiver) to finish. Over veth such
+    /// segments reach captures and tunnels unfinished; they are not corrupt.
+    @inlinable
+    public func isPartialChecksum(_ checksum: UInt16, protocolNumber: UInt8, length: Int) -> Bool {
+        checksum != 0 && checksum == pseudoHeaderSum(protocolNumber: protocolNumber, length: length).folded
+    }
 }

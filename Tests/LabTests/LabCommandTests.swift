@@ -120,6 +120,16 @@ struct LabCommandTests {
         #expect(again.stdout.contains("is not up"))
     }
 
+    @Test("graph renders SVG through dot", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dot")))
+    func graphSVG() throws {
+        let svg = NSTemporaryDirectory() + "\(Self.tag)-graph.svg"
+        defer { try? FileManager.default.removeItem(atPath: svg) }
+        let result = try Self.run(["graph", "\(TopologyValidationTests.repositoryRoot)/topologies/k8s-flannel.toml", "-o", svg])
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(text.contains("<svg") && text.contains("flannel.1 (vxlan)"))
+    }
+
     @Test("capture prints live packets decoded, and writes a pcap that decode reads")
     func capture() throws {
         let (path, name) = try Self.pairFile("cap")

@@ -110,3 +110,18 @@ struct LabLifecycleTests {
         #expect(eth0?.qdiscs.contains("tbf") == true)
     }
 }
+
+@Suite("VLAN trunk lab", .serialized)
+struct VLANTrunkLabTests {
+    @Test("access ports, a tagged trunk and a router-on-a-stick",
+          .enabled(if: KernelSupport.current.vlan && KernelSupport.current.bridgeVLANFiltering,
+                   "needs CONFIG_VLAN_8021Q and CONFIG_BRIDGE_VLAN_FILTERING"))
+    func trunk() throws {
+        let topology = try LabLifecycleTests.load("vlan-trunk")
+        defer { _ = LabTeardown.down(topology.name) }
+        try LabBuilder(topology: topology).up()
+        #expect(try LabLifecycleTests.ping(topology, from: "red1", "10.30.10.3"))
+        #expect(try LabLifecycleTests.ping(topology, from: "blue1", "10.30.20.3"))
+        #expect(try LabLifecycleTests.ping(topology, from: "red1", "10.30.20.2"))
+    }
+}

@@ -17,7 +17,8 @@ public enum GraphRenderer {
                 }
                 fields.append("<\(portID(interface.name))> \(escape(label))")
             }
-            lines.append("  \"\(escape(node.name))\" [label=\"{\(fields.joined(separator: "|"))}\"];")
+            // Without braces, a record's fields stack vertically under rankdir=LR.
+            lines.append("  \"\(escape(node.name))\" [label=\"\(fields.joined(separator: "|"))\"];")
         }
         for link in topology.links {
             lines.append("  \"\(escape(link.a.node))\":\(portID(link.a.interface)) -- \"\(escape(link.b.node))\":\(portID(link.b.interface)) [label=\"veth\"];")
@@ -30,7 +31,21 @@ public enum GraphRenderer {
                         lines.append("  \"\(escape(node.name))\":\(portID(port)) -- \"\(escape(node.name))\":\(portID(interface.name)) [style=dashed, label=\"port\"];")
                     }
                 case let .vxlan(config):
-                    if let remote = config.remote {
+                    guard let remote = config.remote else { break }
+                    // The far VTEP: a vxlan in the node that owns the remote address, or an
+                    // outside endpoint. Each tunnel is drawn once.
+                    let peer = topology.nodes.first { other in
+                        other.interfaces.contains { $0.addresses.contains { $0.address == remote } }
+                    }
+                    let peerVXLAN = peer?.interfaces.first { candidate in
+                        if case let .vxlan(c) = candidate.kind { return c.vni == config.vni }
+                        return false
+                    }
+                    if let peer, let peerVXLAN {
+                        if node.name < peer.name {
+                            lines.append("  \"\(escape(node.name))\":\(portID(interface.name)) -- \"\(escape(peer.name))\":\(portID(peerVXLAN.name)) [style=dotted, label=\"vxlan vni \(config.vni)\"];")
+                        }
+                    } else {
                         lines.append("  \"vtep \(remote)\" [shape=ellipse];")
                         lines.append("  \"\(escape(node.name))\":\(portID(interface.name)) -- \"vtep \(remote)\" [style=dotted, label=\"vni \(config.vni)\"];")
                     }

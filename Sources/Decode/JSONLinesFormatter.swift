@@ -141,22 +141,12 @@ public struct JSONLinesFormatter: PacketFormatter {
             out.append(byte: 0x7D)
 
         case let .icmp(icmp, context):
-            out.append("{\"layer\":\"icmp\",\"type\":")
-            out.appendDecimal(icmp.type)
-            out.append(",\"code\":")
-            out.appendDecimal(icmp.code)
-            out.append(",\"checksum_ok\":")
-            appendBool(icmp.checksumStatus(in: context), into: out)
-            out.append(byte: 0x7D)
+            out.append("{\"layer\":\"icmp\"")
+            appendICMPFields(type: icmp.type, code: icmp.code, checksumOK: icmp.checksumStatus(in: context), into: out)
 
         case let .icmpv6(icmp, context):
-            out.append("{\"layer\":\"icmpv6\",\"type\":")
-            out.appendDecimal(icmp.type)
-            out.append(",\"code\":")
-            out.appendDecimal(icmp.code)
-            out.append(",\"checksum_ok\":")
-            appendBool(icmp.checksumStatus(in: context), into: out)
-            out.append(byte: 0x7D)
+            out.append("{\"layer\":\"icmpv6\"")
+            appendICMPFields(type: icmp.type, code: icmp.code, checksumOK: icmp.checksumStatus(in: context), into: out)
 
         case let .udp(udp, context):
             out.append("{\"layer\":\"udp\",\"src_port\":")
@@ -200,6 +190,17 @@ public struct JSONLinesFormatter: PacketFormatter {
             out.appendDecimal(bytes.count)
             out.append(byte: 0x7D)
         }
+    }
+
+    /// The part ICMP and ICMPv6 share: type, code, checksum, and the closing brace.
+    private func appendICMPFields(type: UInt8, code: UInt8, checksumOK: Bool?, into out: OutputBuffer) {
+        out.append(",\"type\":")
+        out.appendDecimal(type)
+        out.append(",\"code\":")
+        out.appendDecimal(code)
+        out.append(",\"checksum_ok\":")
+        appendBool(checksumOK, into: out)
+        out.append(byte: 0x7D)
     }
 
     private func appendBool(_ value: Bool?, into out: OutputBuffer) {

@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Capture", targets: ["Capture"]),
         .library(name: "Decode", targets: ["Decode"]),
         .library(name: "Netlink", targets: ["Netlink"]),
+        .library(name: "Tun", targets: ["Tun"]),
         .executable(name: "netlab", targets: ["netlab"]),
     ],
     dependencies: [
@@ -38,6 +39,7 @@ let package = Package(
 
         .target(name: "Packet", swiftSettings: strictSwift),
         .target(name: "Netlink", dependencies: ["CNetlink", "CShim", "Packet"], swiftSettings: strictSwift),
+        .target(name: "Tun", dependencies: ["CShim", "Packet"], swiftSettings: strictSwift),
         .target(name: "Capture", dependencies: ["CPcap", "Packet"], swiftSettings: strictSwift),
         .target(name: "Decode", dependencies: ["Packet"], swiftSettings: strictSwift),
         .target(
@@ -52,12 +54,16 @@ let package = Package(
             ],
             swiftSettings: strictSwift),
 
+        // The TUN-to-TUN forwarder of bench/tun.sh and the Tun tests.
+        .executableTarget(name: "tun-forward", dependencies: ["Tun", "Netlink", "Packet"], swiftSettings: strictSwift),
+
         // libFuzzer entry point for the layer walker; a plain build gives a stub (see scripts/fuzz.sh).
         .executableTarget(name: "PacketFuzz", dependencies: ["Packet", "Decode"], swiftSettings: strictSwift),
 
         .testTarget(
             name: "LabTests", dependencies: ["Lab", "Netlink", "Packet"],
             swiftSettings: strictSwift),
+        .testTarget(name: "TunTests", dependencies: ["Tun", "Netlink", "Packet"], swiftSettings: strictSwift),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "Packet"], swiftSettings: strictSwift),
         .testTarget(name: "PacketTests", dependencies: ["Packet"], swiftSettings: strictSwift),
         .testTarget(

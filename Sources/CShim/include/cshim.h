@@ -5,6 +5,9 @@
 // function-like ioctl macros, and netlink messages libnl 3.7 has no object API for.
 
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/uio.h>
 
 struct nl_sock;
 

@@ -1,0 +1,94 @@
+import CShim
+import Packet
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One queue of a TUN/TAP device: a non-blocking file descriptor read and written in batches.
+///
+/// Not thread-safe: one queue belongs to one worker.
+public final class TunQueue {
+    public let descriptor: Int32
+    public let index: Int
+    public let hasVirtioHeader: Bool
+    public let mode: TunDevice.Mode
+    private var closed = false
+    private var zeroHeader = [UInt8](repeating: 0, count: VirtioNetHeader.length)
+
+    init(descriptor: Int32, index: Int, virtioHeader: Bool, mode: TunDevice.Mode) {
+        self.descriptor = descriptor
+        self.index = index
+        self.hasVirtioHeader = virtioHeader
+        self.mode = mode
+    }
+
+    deinit {
+        close()
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(descriptor)
+    }
+
+    /// Reads as many packets as are waiting, up to the batch's capacity, into the batch (which
+    /// is emptied first); returns how many. 0 means nothing was waiting.
+    ///
+    /// With a virtio header, it lands in the 10 bytes in front of each packet's headroom
+    /// offset and is parsed into `virtioHeader(i)`.
+    public func read(into batch: PacketBatch) throws(TunError) -> Int {
+        batch.removeAll()
+        let prefix = hasVirtioHeader ? VirtioNetHeader.length : 0
+        var n = 0
+        while n < batch.capacity {
+            let slot = batch.slot(n)
+            let start = batch.headroom - prefix
+            let got = Glibc.read(descriptor, slot.baseAddress! + start, prefix + batch.maximumPacketSize)
+            if got < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { break }
+                throw .system(operation: "read tun queue \(index)", errno: errno)
+            }
+            guard got >= prefix else { continue }
+            var header = VirtioNetHeader()
+            if prefix > 0 {
+                header = (try? VirtioNetHeader(UnsafeRawBufferPointer(rebasing: slot[start..<(start + prefix)]))) ?? header
+            }
+            batch.setLength(got - prefix, of: n, virtio: header)
+            n += 1
+        }
+        return n
+    }
+
+    /// Writes one packet; with a virtio header, `virtio` goes in front (zero: a plain packet
+    /// whose checksums are complete).
+    public func write(_ packet: UnsafeRawBufferPointer, virtio: VirtioNetHeader? = nil) throws(TunError) {
+        var result: Int
+        if hasVirtioHeader {
+            result = zeroHeader.withUnsafeMutableBytes { headerBytes -> Int in
+                if let virtio { virtio.write(to: headerBytes) }
+                var vectors = [
+                    iovec(iov_base: headerBytes.baseAddress, iov_len: VirtioNetHeader.length),
+                    iovec(iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress), iov_len: packet.count),
+                ]
+                let written = writev(descriptor, &vectors, 2)
+                if virtio != nil { headerBytes.initializeMemory(as: UInt8.self, repeating: 0) }
+                return written
+            }
+        } else {
+            result = Glibc.write(descriptor, packet.baseAddress, packet.count)
+        }
+        if result < 0 {
+            if errno == EAGAIN { return }  // the queue is full: the packet is dropped, as a NIC would
+            throw .system(operation: "write tun queue \(index)", errno: errno)
+        }
+    }
+
+    /// Writes every packet of the batch.
+    public func write(_ batch: PacketBatch) throws(TunError) {
+        for i in 0..<batch.count {
+            try write(batch.packet(i), virtio: hasVirtioHeader ? batch.virtioHeader(i) : nil)
+        }
+    }
+}

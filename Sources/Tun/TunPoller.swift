@@ -8,6 +8,8 @@ import Glibc
 public final class TunPoller: @unchecked Sendable {
     private let epoll: Int32
     private let wake: Int32
+    /// Reused by every wait, so waiting allocates nothing.
+    private let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 16)
 
     public init(_ queues: [TunQueue]) throws(TunError) {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -21,6 +23,7 @@ public final class TunPoller: @unchecked Sendable {
     deinit {
         Glibc.close(epoll)
         Glibc.close(wake)
+        events.deallocate()
     }
 
     private func add(_ fd: Int32, token: UInt64) throws(TunError) {
@@ -33,17 +36,16 @@ public final class TunPoller: @unchecked Sendable {
     /// True once `stop()` was called.
     public private(set) var isStopped = false
 
-    /// Waits up to `milliseconds` (-1: forever); returns the indexes of readable queues
-    /// (empty on timeout or stop).
-    public func wait(milliseconds: Int32 = -1) -> [Int] {
-        var events = [epoll_event](repeating: epoll_event(), count: 16)
-        let n = epoll_wait(epoll, &events, 16, milliseconds)
-        guard n > 0 else { return [] }
-        var ready: [Int] = []
-        for event in events.prefix(Int(n)) {
-            if event.data.u64 == UInt64.max { isStopped = true } else { ready.append(Int(event.data.u64)) }
+    /// Waits up to `milliseconds` (-1: forever); true when a queue is readable, false on
+    /// timeout or stop. Read every queue of the poller after a true: reads are non-blocking.
+    public func wait(milliseconds: Int32 = -1) -> Bool {
+        let n = epoll_wait(epoll, events, 16, milliseconds)
+        guard n > 0 else { return false }
+        var readable = false
+        for i in 0..<Int(n) {
+            if events[i].data.u64 == UInt64.max { isStopped = true } else { readable = true }
         }
-        return isStopped ? [] : ready
+        return readable && !isStopped
     }
 
     /// Wakes every waiter and makes `isStopped` true; safe from any thread or signal handler.

@@ -13,7 +13,9 @@ public final class TunQueue {
     public let hasVirtioHeader: Bool
     public let mode: TunDevice.Mode
     private var closed = false
-    private var zeroHeader = [UInt8](repeating: 0, count: VirtioNetHeader.length)
+    /// The header and the two-element iovec of `write`, made once: a write allocates nothing.
+    private let header = UnsafeMutableRawBufferPointer.allocate(byteCount: VirtioNetHeader.length, alignment: 8)
+    private let vectors = UnsafeMutablePointer<iovec>.allocate(capacity: 2)
 
     init(descriptor: Int32, index: Int, virtioHeader: Bool, mode: TunDevice.Mode) {
         self.descriptor = descriptor
@@ -24,6 +26,8 @@ public final class TunQueue {
 
     deinit {
         close()
+        header.deallocate()
+        vectors.deallocate()
     }
 
     func close() {
@@ -44,7 +48,8 @@ public final class TunQueue {
         while n < batch.capacity {
             let slot = batch.slot(n)
             let start = batch.headroom - prefix
-            let got = Glibc.read(descriptor, slot.baseAddress! + start, prefix + batch.maximumPacketSize)
+            guard let base = slot.baseAddress else { break }
+            let got = Glibc.read(descriptor, base + start, prefix + batch.maximumPacketSize)
             if got < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN { break }
@@ -64,18 +69,12 @@ public final class TunQueue {
     /// Writes one packet; with a virtio header, `virtio` goes in front (zero: a plain packet
     /// whose checksums are complete).
     public func write(_ packet: UnsafeRawBufferPointer, virtio: VirtioNetHeader? = nil) throws(TunError) {
-        var result: Int
+        let result: Int
         if hasVirtioHeader {
-            result = zeroHeader.withUnsafeMutableBytes { headerBytes -> Int in
-                if let virtio { virtio.write(to: headerBytes) }
-                var vectors = [
-                    iovec(iov_base: headerBytes.baseAddress, iov_len: VirtioNetHeader.length),
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress), iov_len: packet.count),
-                ]
-                let written = writev(descriptor, &vectors, 2)
-                if virtio != nil { headerBytes.initializeMemory(as: UInt8.self, repeating: 0) }
-                return written
-            }
+            (virtio ?? VirtioNetHeader()).write(to: header)
+            vectors[0] = iovec(iov_base: header.baseAddress, iov_len: VirtioNetHeader.length)
+            vectors[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress), iov_len: packet.count)
+            result = writev(descriptor, vectors, 2)
         } else {
             result = Glibc.write(descriptor, packet.baseAddress, packet.count)
         }

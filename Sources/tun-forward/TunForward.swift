@@ -3,13 +3,14 @@ import Netlink
 import Packet
 import Tun
 
-/// `tun-forward NS_A NS_B [--queues N] [--offload] [--split]`
+/// `tun-forward NS_A NS_B [--queues N] [--offload] [--split [--gro]]`
 ///
 /// The forwarder of bench/tun.sh and the Tun tests: a TUN device `tunfw` in each namespace
 /// (10.99.0.1/24 in A, 10.99.0.2/24 in B), and one thread per queue and direction copying
 /// packets across. With --offload the devices get virtio-net offloads and GSO super-packets
 /// pass through whole (their virtio header with them); with --split as well, each
-/// super-packet is cut into MTU-sized segments first. Prints "ready" once traffic can flow;
+/// super-packet is cut into MTU-sized segments first, and with --gro those segments are
+/// coalesced again before the write, as a tunnel does with segments it receives. Prints "ready" once traffic can flow;
 /// SIGINT or SIGTERM stops it, removes both devices and prints the counters.
 @main
 enum TunForward {
@@ -27,20 +28,21 @@ enum TunForward {
         }
         let offload = flag("--offload")
         let split = flag("--split")
+        let gro = flag("--gro")
         guard arguments.count == 2 else {
             FileHandle.standardError.write(Data("usage: tun-forward NS_A NS_B [--queues N] [--offload] [--split]\n".utf8))
             exit(2)
         }
         do {
             try run(a: NetworkNamespace(arguments[0]), b: NetworkNamespace(arguments[1]), queues: queues,
-                    offload: offload, split: split)
+                    offload: offload, split: split, gro: gro)
         } catch {
             FileHandle.standardError.write(Data("tun-forward: \(error)\n".utf8))
             exit(1)
         }
     }
 
-    static func run(a: NetworkNamespace, b: NetworkNamespace, queues: Int, offload: Bool, split: Bool) throws {
+    static func run(a: NetworkNamespace, b: NetworkNamespace, queues: Int, offload: Bool, split: Bool, gro: Bool) throws {
         let configuration = TunDevice.Configuration(name: "tunfw", queues: queues, offloads: offload ? .standard : [])
         let deviceA = try make(in: a, configuration, address: "10.99.0.1/24")
         let deviceB = try make(in: b, configuration, address: "10.99.0.2/24")
@@ -51,7 +53,8 @@ enum TunForward {
             for (source, destination) in [(deviceA.queues[q], deviceB.queues[q]), (deviceB.queues[q], deviceA.queues[q])] {
                 let poller = try TunPoller([source])
                 pollers.append(poller)
-                let job = Direction(source: source, destination: destination, poller: poller, split: split, counters: counters)
+                let job = Direction(source: source, destination: destination, poller: poller, split: split, gro: gro,
+                                    counters: counters)
                 let thread = Thread { job.run() }
                 thread.start()
                 threads.append(thread)
@@ -122,9 +125,11 @@ struct Direction: @unchecked Sendable {
     let destination: TunQueue
     let poller: TunPoller
     let split: Bool
+    let gro: Bool
     let counters: Counters
 
     func run() {
+        var coalescer = TCPCoalescer()
         let batch = PacketBatch(capacity: 64)
         let segmentSize = 1600
         let segments = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * segmentSize, alignment: 64)
@@ -149,13 +154,23 @@ struct Direction: @unchecked Sendable {
                 {
                     for s in 0..<count {
                         let bytes = UnsafeRawBufferPointer(rebasing: segments[(s * segmentSize)..<(s * segmentSize + lengths[s])])
-                        try? destination.write(bytes, virtio: VirtioNetHeader())
+                        if gro {
+                            if !coalescer.append(bytes) {
+                                coalescer.finish { packet, header in try? destination.write(packet, virtio: header) }
+                                _ = coalescer.append(bytes)
+                            }
+                        } else {
+                            try? destination.write(bytes, virtio: VirtioNetHeader())
+                        }
                     }
                     pieces += count
                 } else {
+                    coalescer.finish { packet, header in try? destination.write(packet, virtio: header) }
                     try? destination.write(batch.packet(i), virtio: header)
                 }
             }
+            // The end of a batch ends every run: nothing waits for the next wake-up.
+            coalescer.finish { packet, header in try? destination.write(packet, virtio: header) }
         }
         counters.add(packets: packets, superPackets: superPackets, segments: pieces)
     }

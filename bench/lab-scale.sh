@@ -15,7 +15,13 @@ if [ -z "${NETLAB:-}" ]; then
   NETLAB=.build/release/netlab
 fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"; for ns in $(ip netns list | awk "{print \$1}" | grep -E "^lsc[0-9]+\.|^lss[0-9]+\."); do ip netns del "$ns"; done 2>/dev/null || true' EXIT
+cleanup() {
+  "$NETLAB" down "lss$$" >/dev/null 2>&1 || true
+  "$NETLAB" down "lsc$$" >/dev/null 2>&1 || true
+  for ns in $(ip netns list | awk '{print $1}' | grep -E "^ls[cs]$$\."); do ip netns del "$ns"; done 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 now() { date +%s.%N; }
 secs() { printf '%.2f' "$(echo "$2 - $1" | bc -l)"; }

@@ -179,6 +179,40 @@ struct TunDeviceTests {
         #expect(message.contains("tunx") && message.contains("multi-queue"), "\(message)")
     }
 
+    @Test("configured through netlink: IPv6 address, MTU, a route through it, and moved to another namespace")
+    func configureAndMove() throws {
+        let a = try NetworkNamespace.create("\(Self.prefix)-mva")
+        defer { try? a.delete() }
+        let b = try NetworkNamespace.create("\(Self.prefix)-mvb")
+        defer { try? b.delete() }
+        let (addresses, routes, mtu): ([String], [String], Int) = try a.run {
+            let device = try TunDevice(.init(name: "tunmv"))
+            let socket = try RouteSocket()
+            try socket.change("tunmv", up: true, mtu: 1280)
+            try socket.addAddress(IPPrefix("fd00:95::1/64")!, to: "tunmv")
+            try socket.addRoute(to: IPPrefix("10.95.0.0/16"), via: nil, device: "tunmv", ipv6: false)
+            let result = (try socket.addresses().map(\.prefix), try socket.routes().map(\.destination),
+                          try socket.links().first { $0.name == "tunmv" }?.mtu ?? 0)
+            try socket.change("tunmv", namespace: b)
+            device.close()
+            return result
+        }
+        #expect(addresses.contains("fd00:95::1/64"))
+        #expect(routes.contains("10.95.0.0/16"))
+        #expect(mtu == 1280)
+        // The queue was closed after the move, so the (non-persistent) device went with it;
+        // a persistent one stays in its new namespace.
+        try a.run {
+            let device = try TunDevice(.init(name: "tunmv2", persistent: true))
+            try RouteSocket().change("tunmv2", namespace: b)
+            device.close()
+        }
+        let inB = try b.run { try RouteSocket().links().map(\.name) }
+        let inA = try a.run { try RouteSocket().links().map(\.name) }
+        #expect(inB.contains("tunmv2"))
+        #expect(!inA.contains("tunmv2"))
+    }
+
     @Test("the device is gone after close, and persistent devices stay until asked")
     func lifetime() throws {
         let ns = try NetworkNamespace.create("\(Self.prefix)-life")

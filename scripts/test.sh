@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/sweep-test-leftovers.sh
 swift build --build-tests
 swift test
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

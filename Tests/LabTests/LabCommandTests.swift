@@ -6,7 +6,7 @@ import Testing
 /// The netlab lab commands as a user runs them.
 @Suite("netlab lab commands", .serialized)
 struct LabCommandTests {
-    static let tag = "c\(getpid())"
+    static let tag = "nltcmd\(getpid())"
 
     static var netlab: String {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()

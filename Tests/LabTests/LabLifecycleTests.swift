@@ -7,7 +7,7 @@ import Testing
 /// nothing left. Labs are renamed with this test run's PID so parallel runs never collide.
 @Suite("Lab lifecycle", .serialized)
 struct LabLifecycleTests {
-    static let tag = "t\(getpid())"
+    static let tag = "nltlab\(getpid())"
 
     /// (file, node, address to ping from it, interface kinds expected somewhere in the lab)
     static let labs: [(String, [(String, String)], [String])] = [

@@ -8,7 +8,7 @@ struct TunLabTests {
     @Test("tun and tap interfaces are created persistent, addressed and up, and go with the lab")
     func tunTap() throws {
         var parser = TopologyParser(text: """
-            name = "u\(getpid())-tun"
+            name = "nlttun\(getpid())-tun"
             [nodes.a.interfaces.tun0]
             kind = "tun"
             addresses = ["10.66.0.1/24"]

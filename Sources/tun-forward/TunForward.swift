@@ -98,12 +98,14 @@ struct UncheckedBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
+/// Stops every direction's poller from the signal handler's queue.
 final class Stopper: @unchecked Sendable {
     let pollers: [TunPoller]
     init(_ pollers: [TunPoller]) { self.pollers = pollers }
     func stop() { for poller in pollers { poller.stop() } }
 }
 
+/// Totals across directions, printed at exit.
 final class Counters: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var packets = 0

@@ -128,3 +128,40 @@ struct OffloadTests {
         #expect(emitted == 1)
     }
 }
+
+@Suite("UDP segmentation offload split")
+struct UDPSplitTests {
+    @Test("a UDP super-packet (USO) splits into datagrams with their own lengths, ids and checksums")
+    func udp() throws {
+        let payload = (0..<2500).map { UInt8(truncatingIfNeeded: $0 * 3) }
+        var packet = [UInt8](repeating: 0, count: 28) + payload
+        packet.withUnsafeMutableBytes { raw in
+            _ = try? IPv4Header.write(into: raw, source: IPv4Address("10.0.0.1")!, destination: IPv4Address("10.0.0.2")!,
+                                      protocolNumber: IPProtocol.udp, totalLength: raw.count, identification: 7)
+            _ = try? UDPHeader.write(into: UnsafeMutableRawBufferPointer(rebasing: raw[20...]), sourcePort: 5000,
+                                     destinationPort: 6000, payloadLength: payload.count)
+        }
+        let header = VirtioNetHeader(flags: VirtioNetHeader.needsChecksum, gsoType: .udpL4, headerLength: 28,
+                                     gsoSize: 1000, checksumStart: 20, checksumOffset: 6)
+        let segments = try OffloadTests.split(packet, header)
+        #expect(segments.map(\.count) == [1028, 1028, 528])
+        var data: [UInt8] = []
+        for (i, segment) in segments.enumerated() {
+            segment.withUnsafeBytes { raw in
+                var walker = LayerWalker(raw, linkType: .raw)
+                while let layer = try? walker.next() {
+                    switch layer {
+                    case let .ipv4(ip):
+                        #expect(ip.isChecksumValid && ip.identification == UInt16(7 + i))
+                    case let .udp(udp, context):
+                        #expect(udp.length == segment.count - 20)
+                        #expect(udp.checksumStatus(in: context) == true)
+                        data += udp.payload
+                    default: break
+                    }
+                }
+            }
+        }
+        #expect(data == payload)
+    }
+}

@@ -42,9 +42,10 @@ let package = Package(
         .target(name: "Tun", dependencies: ["CShim", "Packet"], swiftSettings: strictSwift),
         .target(name: "Capture", dependencies: ["CPcap", "Packet"], swiftSettings: strictSwift),
         .target(name: "Decode", dependencies: ["Packet"], swiftSettings: strictSwift),
+        .target(name: "ConfigFile", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: strictSwift),
         .target(
             name: "Lab",
-            dependencies: ["Netlink", "Packet", "Capture", "Decode", "CShim", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["ConfigFile", "Netlink", "Packet", "Capture", "Decode", "CShim", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: strictSwift),
         .executableTarget(
             name: "netlab",

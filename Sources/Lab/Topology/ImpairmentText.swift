@@ -1,3 +1,4 @@
+import ConfigFile
 import Netlink
 
 /// Impairment values from command-line text, with the units of topology files.

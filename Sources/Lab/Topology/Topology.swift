@@ -1,5 +1,10 @@
+import ConfigFile
 import Netlink
 import Packet
+
+/// Problems in a topology file (the shared configuration error types).
+public typealias TopologyError = ConfigError
+public typealias TopologyErrors = ConfigErrors
 
 /// A lab as a topology file describes it, validated: nodes (network namespaces), their
 /// interfaces, the veth links between them, routes, sysctls and commands.

@@ -1,3 +1,4 @@
+import ConfigFile
 import Netlink
 import Packet
 import TOMLKit
@@ -13,15 +14,14 @@ public struct TopologyParser {
     public let file: String
     let text: String
     let kernel: KernelSupport?
-    let map: SourceMap
-    var errors: [TopologyError] = []
+    var reader: ConfigReader
 
     /// - Parameter kernel: when given, features it lacks are errors too.
     public init(text: String, file: String, kernel: KernelSupport? = nil) {
         self.text = text
         self.file = file
         self.kernel = kernel
-        self.map = SourceMap(text)
+        self.reader = ConfigReader(text: text, file: file)
     }
 
     /// Reads `path` from disk and parses it.
@@ -34,15 +34,7 @@ public struct TopologyParser {
     }
 
     public mutating func parse() throws(TopologyErrors) -> Topology {
-        let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw TopologyErrors(errors: [TopologyError(file: file, line: error.source.begin.line, key: "",
-                                                        message: "TOML syntax: \(error.description)")])
-        } catch {
-            throw TopologyErrors(errors: [TopologyError(file: file, line: 0, key: "", message: "TOML: \(error)")])
-        }
+        let root = try ConfigReader.table(text, file: file)
         checkKeys(root, [], allowed: ["name", "nodes", "links"])
         let name = string(root, "name", []) ?? ""
         if root["name"] == nil {
@@ -85,7 +77,7 @@ public struct TopologyParser {
         }
 
         nodes = resolve(nodes: nodes, links: links)
-        if !errors.isEmpty { throw TopologyErrors(errors: errors.sorted { $0.line < $1.line }) }
+        try reader.check()
         return Topology(name: name, file: file, nodes: nodes, links: links)
     }
 
@@ -448,103 +440,21 @@ public struct TopologyParser {
         }
     }
 
-    // MARK: Typed access
+    // MARK: Typed access (ConfigReader)
 
-    mutating func fail(_ path: [String], _ message: String) {
-        // A key with a dot in it (an interface called "eth0.10") is quoted, as TOML writes it.
-        let key = path.map { $0.contains(".") ? "\"\($0)\"" : $0 }.joined(separator: ".")
-        errors.append(TopologyError(file: file, line: map.line(of: path), key: key, message: message))
-    }
-
-    mutating func checkKeys(_ t: TOMLTable, _ path: [String], allowed: [String]) {
-        for key in t.keys where !allowed.contains(key) {
-            fail(path + [key], "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
-        }
-    }
-
-    mutating func string(_ t: TOMLTable, _ key: String, _ path: [String]) -> String? {
-        guard let value = t[key] else { return nil }
-        guard let s = value.string else {
-            fail(path + [key], "must be a string, not \(value.type)")
-            return nil
-        }
-        return s
-    }
-
-    mutating func bool(_ t: TOMLTable, _ key: String, _ path: [String]) -> Bool? {
-        guard let value = t[key] else { return nil }
-        guard let b = value.bool else {
-            fail(path + [key], "must be true or false, not \(value.type)")
-            return nil
-        }
-        return b
-    }
-
+    mutating func fail(_ path: [String], _ message: String) { reader.fail(path, message) }
+    mutating func checkKeys(_ t: TOMLTable, _ path: [String], allowed: [String]) { reader.checkKeys(t, path, allowed: allowed) }
+    mutating func string(_ t: TOMLTable, _ key: String, _ path: [String]) -> String? { reader.string(t, key, path) }
+    mutating func bool(_ t: TOMLTable, _ key: String, _ path: [String]) -> Bool? { reader.bool(t, key, path) }
     mutating func int(_ t: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) -> Int? {
-        guard let value = t[key] else { return nil }
-        guard let i = value.int else {
-            fail(path + [key], "must be an integer, not \(value.type)")
-            return nil
-        }
-        guard range.contains(i) else {
-            fail(path + [key], "\(i) is out of range \(range.lowerBound)-\(range.upperBound)")
-            return nil
-        }
-        return i
+        reader.int(t, key, path, range: range)
     }
-
     mutating func intArray(_ t: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) -> [Int]? {
-        guard let value = t[key] else { return nil }
-        guard let array = value.array else {
-            fail(path + [key], "must be an array of integers")
-            return nil
-        }
-        var result: [Int] = []
-        for element in array {
-            guard let i = element.int, range.contains(i) else {
-                fail(path + [key], "every value must be an integer in \(range.lowerBound)-\(range.upperBound)")
-                return nil
-            }
-            result.append(i)
-        }
-        return result
+        reader.intArray(t, key, path, range: range)
     }
-
-    mutating func stringArray(_ t: TOMLTable, _ key: String, _ path: [String]) -> [String]? {
-        guard let value = t[key] else { return nil }
-        guard let array = value.array else {
-            fail(path + [key], "must be an array of strings, not \(value.type)")
-            return nil
-        }
-        var result: [String] = []
-        for element in array {
-            guard let s = element.string else {
-                fail(path + [key], "every element must be a string")
-                return nil
-            }
-            result.append(s)
-        }
-        return result
-    }
-
-    mutating func table(_ t: TOMLTable, _ key: String, _ path: [String]) -> TOMLTable? {
-        guard let value = t[key] else { return nil }
-        guard let table = value.table else {
-            fail(path + [key], "must be a table, not \(value.type)")
-            return nil
-        }
-        return table
-    }
-
-    mutating func checkInterfaceName(_ name: String, _ path: [String]) {
-        if name.utf8.count > 15 {
-            fail(path, "interface name '\(name)' is \(name.utf8.count) bytes; Linux allows 15")
-        } else if name.isEmpty || name.contains("/") || name.contains(":") || name.contains(where: \.isWhitespace)
-            || name == "." || name == ".."
-        {
-            fail(path, "'\(name)' is not an interface name")
-        }
-    }
+    mutating func stringArray(_ t: TOMLTable, _ key: String, _ path: [String]) -> [String]? { reader.stringArray(t, key, path) }
+    mutating func table(_ t: TOMLTable, _ key: String, _ path: [String]) -> TOMLTable? { reader.table(t, key, path) }
+    mutating func checkInterfaceName(_ name: String, _ path: [String]) { reader.checkInterfaceName(name, path) }
 
     static func isValidName(_ name: String, extra: String, maxLength: Int) -> Bool {
         !name.isEmpty && name.utf8.count <= maxLength

@@ -1,7 +1,7 @@
 /// Parses the units people write in lab files: durations, rates and percentages, as tc does.
-enum Units {
+public enum Units {
     /// `10ms`, `500us`, `1.5s`, `2000` (microseconds) -> microseconds.
-    static func microseconds(_ text: String) -> Int? {
+    public static func microseconds(_ text: String) -> Int? {
         let (number, unit) = split(text)
         guard let value = number, value >= 0 else { return nil }
         let scale: Double
@@ -15,7 +15,7 @@ enum Units {
     }
 
     /// `10mbit`, `1gbit`, `500kbit`, `64000bit`, `100mbps` (megabytes per second) -> bits per second.
-    static func bitsPerSecond(_ text: String) -> Int? {
+    public static func bitsPerSecond(_ text: String) -> Int? {
         let (number, unit) = split(text)
         guard let value = number, value > 0 else { return nil }
         let scale: Double
@@ -34,7 +34,7 @@ enum Units {
     }
 
     /// `1%`, `0.5%`, `2` -> percent.
-    static func percent(_ text: String) -> Double? {
+    public static func percent(_ text: String) -> Double? {
         let trimmed = text.hasSuffix("%") ? String(text.dropLast()) : text
         return Double(trimmed)
     }
@@ -47,8 +47,8 @@ enum Units {
 }
 
 /// Reads a whole text file without Foundation.
-enum FileText {
-    static func read(_ path: String) -> String? {
+public enum FileText {
+    public static func read(_ path: String) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var data: [UInt8] = []

@@ -1,6 +1,6 @@
-/// One problem in a topology file: where it is and what is wrong, printed as
+/// One problem in a configuration file: where it is and what is wrong, printed as
 /// `FILE:LINE: KEY: MESSAGE` so an editor can jump to it.
-public struct TopologyError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     public let file: String
     /// 1-based; 0 when the problem has no single line (a missing key).
     public let line: Int
@@ -21,9 +21,13 @@ public struct TopologyError: Error, Equatable, Sendable, CustomStringConvertible
     }
 }
 
-/// Every problem found in a topology file; nothing is created while there is one.
-public struct TopologyErrors: Error, Sendable, CustomStringConvertible {
-    public let errors: [TopologyError]
+/// Every problem found in a configuration file; nothing is acted on while there is one.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public let errors: [ConfigError]
+
+    public init(errors: [ConfigError]) {
+        self.errors = errors
+    }
 
     public var description: String {
         errors.map(\.description).joined(separator: "\n")

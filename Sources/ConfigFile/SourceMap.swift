@@ -1,12 +1,13 @@
 /// Finds the line of a key in TOML text, because TOMLKit reports lines only for syntax errors.
+/// Shared by every configuration file netlab reads (topologies, proxy configurations).
 ///
 /// It follows table headers (`[a.b]`, `[[links]]` with its running index) and `key = value`
 /// lines, including the keys of inline tables on the same line. Good enough to point at the
 /// line a user wrote; it never decides what the file means.
-struct SourceMap {
+public struct SourceMap: Sendable {
     private var lines: [String: Int] = [:]
 
-    init(_ text: String) {
+    public init(_ text: String) {
         var table: [String] = []
         var arrayCounts: [String: Int] = [:]
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -39,7 +40,7 @@ struct SourceMap {
     }
 
     /// The line of `path`, or of its nearest recorded ancestor; 0 when nothing matches.
-    func line(of path: [String]) -> Int {
+    public func line(of path: [String]) -> Int {
         var path = path
         while !path.isEmpty {
             if let line = lines[path.joined(separator: ".")] { return line }

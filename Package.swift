@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Decode", targets: ["Decode"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "Tun", targets: ["Tun"]),
+        .library(name: "Proxy", targets: ["Proxy"]),
         .executable(name: "netlab", targets: ["netlab"]),
     ],
     dependencies: [
@@ -40,6 +41,9 @@ let package = Package(
         .target(name: "Packet", swiftSettings: strictSwift),
         .target(name: "Netlink", dependencies: ["CNetlink", "CShim", "Packet"], swiftSettings: strictSwift),
         .target(name: "Tun", dependencies: ["CShim", "Packet"], swiftSettings: strictSwift),
+        .target(
+            name: "Proxy", dependencies: ["ConfigFile", "Packet", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSwift),
         .target(name: "Capture", dependencies: ["CPcap", "Packet"], swiftSettings: strictSwift),
         .target(name: "Decode", dependencies: ["Packet"], swiftSettings: strictSwift),
         .target(name: "ConfigFile", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: strictSwift),
@@ -64,6 +68,7 @@ let package = Package(
         .testTarget(
             name: "LabTests", dependencies: ["Lab", "Netlink", "Packet"],
             swiftSettings: strictSwift),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "ConfigFile", "Packet"], swiftSettings: strictSwift),
         .testTarget(name: "TunTests", dependencies: ["Tun", "Netlink", "Packet"], swiftSettings: strictSwift),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "Packet"], swiftSettings: strictSwift),
         .testTarget(name: "PacketTests", dependencies: ["Packet"], swiftSettings: strictSwift),

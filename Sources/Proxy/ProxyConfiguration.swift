@@ -1,0 +1,60 @@
+import Packet
+
+/// What `netlab proxy --config FILE` runs: a TUN device, the local VXLAN endpoint, the remote
+/// VTEPs with their VNIs and routed prefixes, and optional metrics and captures.
+/// docs/proxy.md documents every key.
+public struct ProxyConfiguration: Sendable, Equatable {
+    /// `[tun]`
+    public struct Tun: Sendable, Equatable {
+        public var name: String
+        public var addresses: [IPPrefix]
+        /// nil: the underlay MTU minus the VXLAN overhead (`effectiveMTU`).
+        public var mtu: Int?
+        public var queues: Int
+        /// virtio-net offloads on the TUN device (GSO/GRO); on by default.
+        public var offloads: Bool
+    }
+
+    /// `[[peers]]`: a remote VTEP (another netlab proxy or a Linux vxlan device).
+    public struct Peer: Sendable, Equatable {
+        public var endpoint: SocketEndpoint
+        public var vni: UInt32
+        /// Inner destinations sent to this peer.
+        public var routes: [IPPrefix]
+    }
+
+    public var file: String
+    public var tun: Tun
+    /// `[underlay] listen`: the local UDP address and port.
+    public var listen: SocketEndpoint
+    /// `[underlay] mtu`: when given, used instead of the MTU of the route to the peers.
+    public var underlayMTU: Int?
+    public var peers: [Peer]
+    /// `[metrics] listen`: Prometheus text format at /metrics.
+    public var metricsListen: SocketEndpoint?
+    /// `[capture] inner` and `outer`: pcap files (RAW inside, Ethernet outside).
+    public var captureInner: String?
+    public var captureOuter: String?
+    /// `[flows] idle_timeout`, in seconds.
+    public var flowIdleTimeout: Double
+
+    /// VXLAN's overhead on the underlay: outer IPv4 (20) or IPv6 (40) + UDP (8) + VXLAN (8)
+    /// + the inner Ethernet header (14).
+    public var overhead: Int { listen.address.isIPv6 ? 70 : 50 }
+
+    /// The TUN MTU: as configured, or the underlay's minus the overhead.
+    public func effectiveMTU(underlayMTU discovered: Int) -> Int {
+        tun.mtu ?? max((underlayMTU ?? discovered) - overhead, 68)
+    }
+
+    /// The peer whose routes hold `destination` most specifically (longest prefix).
+    public func peer(for destination: IPAddress) -> Peer? {
+        var best: (Peer, Int)?
+        for peer in peers {
+            for route in peer.routes where route.contains(destination) && route.length >= (best?.1 ?? -1) {
+                best = (peer, route.length)
+            }
+        }
+        return best?.0
+    }
+}

@@ -1,0 +1,122 @@
+import ConfigFile
+import Packet
+import TOMLKit
+
+/// Reads and validates a proxy configuration; every problem is reported with its line and key.
+public enum ProxyConfigurationParser {
+    public static func load(path: String) throws(ConfigErrors) -> ProxyConfiguration {
+        guard let text = FileText.read(path) else {
+            throw ConfigErrors(errors: [ConfigError(file: path, line: 0, key: "", message: "cannot read the file")])
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> ProxyConfiguration {
+        let root = try ConfigReader.table(text, file: file)
+        var r = ConfigReader(text: text, file: file)
+        r.checkKeys(root, [], allowed: ["tun", "underlay", "peers", "metrics", "capture", "flows"])
+
+        var tun = ProxyConfiguration.Tun(name: "vx0", addresses: [], mtu: nil, queues: 1, offloads: true)
+        if let t = r.table(root, "tun", []) {
+            r.checkKeys(t, ["tun"], allowed: ["name", "addresses", "mtu", "queues", "offloads"])
+            if let name = r.string(t, "name", ["tun"]) {
+                tun.name = name
+                r.checkInterfaceName(name, ["tun", "name"])
+            }
+            for text in r.stringArray(t, "addresses", ["tun"]) ?? [] {
+                if let prefix = IPPrefix(text), text.contains("/") { tun.addresses.append(prefix) }
+                else { r.fail(["tun", "addresses"], "'\(text)' is not a CIDR (like 10.10.0.1/24 or fd00::1/64)") }
+            }
+            tun.mtu = r.int(t, "mtu", ["tun"], range: 68...65535)
+            tun.queues = r.int(t, "queues", ["tun"], range: 1...256) ?? 1
+            tun.offloads = r.bool(t, "offloads", ["tun"]) ?? true
+        } else {
+            r.fail([], "a [tun] table is required (name, addresses)")
+        }
+
+        var listen = SocketEndpoint(address: .v4(IPv4Address(rawValue: 0)), port: 4789)
+        var underlayMTU: Int?
+        if let u = r.table(root, "underlay", []) {
+            r.checkKeys(u, ["underlay"], allowed: ["listen", "mtu"])
+            if let text = r.string(u, "listen", ["underlay"]) {
+                if let endpoint = endpoint(text) { listen = endpoint }
+                else { r.fail(["underlay", "listen"], "'\(text)' is not ADDRESS:PORT (like 192.0.2.1:4789 or [2001:db8::1]:4789)") }
+            } else {
+                r.fail(["underlay"], "`listen` is required (the local UDP address and port)")
+            }
+            underlayMTU = r.int(u, "mtu", ["underlay"], range: 1280...65535)
+        } else {
+            r.fail([], "an [underlay] table is required (listen = \"ADDRESS:PORT\")")
+        }
+
+        var peers: [ProxyConfiguration.Peer] = []
+        var seen: [String: Int] = [:]
+        for (t, path) in r.tables(root, "peers", []) {
+            r.checkKeys(t, path, allowed: ["endpoint", "vni", "routes"])
+            guard let text = r.string(t, "endpoint", path) else {
+                r.fail(path, "a peer needs an `endpoint` (ADDRESS:PORT)")
+                continue
+            }
+            guard let peerEndpoint = endpoint(text) else {
+                r.fail(path + ["endpoint"], "'\(text)' is not ADDRESS:PORT (like 192.0.2.2:4789 or [2001:db8::2]:4789)")
+                continue
+            }
+            if peerEndpoint.address.isIPv6 != listen.address.isIPv6 {
+                r.fail(path + ["endpoint"], "\(text) is not of the underlay's address family (listen is \(listen))")
+            }
+            let vni = r.int(t, "vni", path, range: 0...0xFF_FFFF)
+            if t["vni"] == nil { r.fail(path, "a peer needs a `vni` (0-16777215)") }
+            var routes: [IPPrefix] = []
+            for route in r.stringArray(t, "routes", path) ?? [] {
+                if let prefix = IPPrefix(route), route.contains("/") { routes.append(prefix.network) }
+                else { r.fail(path + ["routes"], "'\(route)' is not a prefix (like 10.10.0.0/24)") }
+            }
+            let key = "\(peerEndpoint) vni \(vni ?? 0)"
+            if let previous = seen[key] {
+                r.fail(path, "peer \(key) is configured twice (see peer \(previous + 1))")
+            }
+            seen[key] = peers.count
+            peers.append(.init(endpoint: peerEndpoint, vni: UInt32(vni ?? 0), routes: routes))
+        }
+        if root["peers"] == nil { r.fail([], "at least one [[peers]] entry is required") }
+        var owner: [IPPrefix: Int] = [:]
+        for (index, peer) in peers.enumerated() {
+            for route in peer.routes {
+                if let other = owner[route], other != index {
+                    r.fail(["peers", "\(index)", "routes"], "route \(route) is already routed to peer \(other + 1)")
+                }
+                owner[route] = index
+            }
+        }
+
+        var metrics: SocketEndpoint?
+        if let m = r.table(root, "metrics", []) {
+            r.checkKeys(m, ["metrics"], allowed: ["listen"])
+            if let text = r.string(m, "listen", ["metrics"]) {
+                metrics = endpoint(text)
+                if metrics == nil { r.fail(["metrics", "listen"], "'\(text)' is not ADDRESS:PORT (like 127.0.0.1:9108)") }
+            }
+        }
+        var inner: String?
+        var outer: String?
+        if let c = r.table(root, "capture", []) {
+            r.checkKeys(c, ["capture"], allowed: ["inner", "outer"])
+            inner = r.string(c, "inner", ["capture"])
+            outer = r.string(c, "outer", ["capture"])
+        }
+        var idle = 60.0
+        if let f = r.table(root, "flows", []) {
+            r.checkKeys(f, ["flows"], allowed: ["idle_timeout"])
+            if let text = r.string(f, "idle_timeout", ["flows"]) {
+                if let micros = Units.microseconds(text), micros > 0 { idle = Double(micros) / 1_000_000 }
+                else { r.fail(["flows", "idle_timeout"], "'\(text)' is not a duration (like 60s)") }
+            }
+        }
+        try r.check()
+        return ProxyConfiguration(
+            file: file, tun: tun, listen: listen, underlayMTU: underlayMTU, peers: peers, metricsListen: metrics,
+            captureInner: inner, captureOuter: outer, flowIdleTimeout: idle)
+    }
+
+    private static func endpoint(_ text: String) -> SocketEndpoint? { SocketEndpoint(text) }
+}

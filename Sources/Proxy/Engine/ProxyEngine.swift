@@ -1,0 +1,205 @@
+import Packet
+
+/// The proxy's forwarding decisions, without I/O: what to do with a datagram from the underlay
+/// and with a packet from the TUN device. One engine belongs to one worker; buffers are the
+/// caller's, and nothing is allocated per packet.
+///
+/// Wire compatibility with Linux vxlan devices: the proxy owns a MAC per VNI, answers ARP and
+/// neighbour solicitations for its TUN addresses, learns each peer's inner MAC from the frames
+/// it sends, resolves it with ARP/NDP when unknown, and finishes inner checksums a kernel peer
+/// left partial (CHECKSUM_PARTIAL over veth) before the TUN device sees the packet.
+public final class ProxyEngine {
+    /// What to do with a datagram received on the underlay socket.
+    public enum Ingress: Equatable, Sendable {
+        /// Write `length` bytes of the TUN buffer to the TUN device.
+        case deliver(length: Int)
+        /// Send `length` bytes of the reply buffer (VXLAN header and frame) to peer `peer`.
+        case reply(peer: Int, length: Int)
+        case drop(DropReason)
+    }
+
+    /// What to do with a packet read from the TUN device.
+    public enum Egress: Equatable, Sendable {
+        /// Send the VXLAN payload at `start..<start+length` of the slot to peer `peer`, from
+        /// UDP source port `sourcePort` (a flow hash, RFC 7348 section 5).
+        case send(peer: Int, start: Int, length: Int, sourcePort: UInt16)
+        /// Write the ICMP message in the reply buffer back to the TUN device.
+        case tooBig(length: Int)
+        /// Send the ARP/NDP request in the reply buffer to peer `peer`; the packet is dropped.
+        case resolve(peer: Int, length: Int)
+        case drop(DropReason)
+    }
+
+    public let configuration: ProxyConfiguration
+    public let mtu: Int
+    private var peerMACs: [MACAddress?]
+    private let tunSources: [IPAddress]
+    private let responders: [NeighborResponder]
+
+    public init(configuration: ProxyConfiguration, mtu: Int) {
+        self.configuration = configuration
+        self.mtu = mtu
+        peerMACs = Array(repeating: nil, count: configuration.peers.count)
+        tunSources = configuration.tun.addresses.map(\.address)
+        let hosts = configuration.tun.addresses.map { IPPrefix(address: $0.address, length: $0.isIPv6 ? 128 : 32)! }
+        responders = configuration.peers.map { NeighborResponder(mac: Self.mac(vni: $0.vni), answersFor: hosts) }
+    }
+
+    /// The proxy's MAC on a VNI: locally administered, unicast, 02:00:00 and the VNI.
+    public static func mac(vni: UInt32) -> MACAddress { MACAddress(rawValue: 0x0200_0000_0000 | UInt64(vni & 0xFF_FFFF)) }
+
+    /// The inner MAC learned for peer `i`.
+    public func peerMAC(_ i: Int) -> MACAddress? { peerMACs[i] }
+
+    // MARK: Underlay to TUN
+
+    public func ingress(
+        _ datagram: UnsafeRawBufferPointer, from source: IPAddress,
+        tun: UnsafeMutableRawBufferPointer, reply: UnsafeMutableRawBufferPointer
+    ) -> Ingress {
+        guard let vxlan = try? VXLANHeader(datagram), vxlan.hasValidVNI else { return .drop(.malformed) }
+        var known = false
+        var peer = -1
+        for (i, candidate) in configuration.peers.enumerated() where candidate.endpoint.address == source {
+            known = true
+            if candidate.vni == vxlan.vni {
+                peer = i
+                break
+            }
+        }
+        guard known else { return .drop(.unknownPeer) }
+        guard peer >= 0 else { return .drop(.wrongVNI) }
+        let frame = vxlan.payload
+        guard let ethernet = try? EthernetHeader(frame) else { return .drop(.malformed) }
+        if !ethernet.source.isMulticast { peerMACs[peer] = ethernet.source }
+        switch ethernet.etherType {
+        case EtherType.arp, EtherType.ipv6 where Self.isNeighborSolicitation(ethernet.payload):
+            guard reply.count > VXLANHeader.length,
+                  let length = responders[peer].reply(to: frame, into: UnsafeMutableRawBufferPointer(rebasing: reply[VXLANHeader.length...]))
+            else { return ethernet.etherType == EtherType.arp ? .drop(.unsupportedFrame) : deliver(ethernet.payload, into: tun) }
+            _ = try? VXLANHeader.write(into: reply, vni: vxlan.vni)
+            return .reply(peer: peer, length: VXLANHeader.length + length)
+        case EtherType.ipv4, EtherType.ipv6:
+            return deliver(ethernet.payload, into: tun)
+        default:
+            return .drop(.unsupportedFrame)
+        }
+    }
+
+    private static func isNeighborSolicitation(_ packet: UnsafeRawBufferPointer) -> Bool {
+        packet.count >= 48 && packet[6] == IPProtocol.icmpv6 && packet[40] == ICMPv6Header.MessageType.neighborSolicitation
+    }
+
+    /// Copies the inner IP packet (without Ethernet padding) to the TUN buffer and finishes a
+    /// transport checksum left partial.
+    private func deliver(_ payload: UnsafeRawBufferPointer, into tun: UnsafeMutableRawBufferPointer) -> Ingress {
+        var walker = LayerWalker(payload, linkType: .raw)
+        guard let ipLayer = try? walker.next() else { return .drop(.malformed) }
+        let datagram: UnsafeRawBufferPointer
+        switch ipLayer {
+        case let .ipv4(ip): datagram = ip.bytes
+        case let .ipv6(ip): datagram = ip.bytes
+        default: return .drop(.unsupportedFrame)
+        }
+        guard datagram.count <= tun.count else { return .drop(.tooBig) }
+        let out = UnsafeMutableRawBufferPointer(rebasing: tun[..<datagram.count])
+        out.copyMemory(from: datagram)
+        var layer = try? walker.next()
+        while case let .ipv6Extension(header)? = layer, header.nextHeader != IPProtocol.fragment { layer = try? walker.next() }
+        switch layer {
+        case let .tcp(tcp, context)?:
+            if context.isPartialChecksum(tcp.checksum, protocolNumber: IPProtocol.tcp, length: context.upperLayerLength) {
+                // The view runs to the datagram's end, so its start is the rest of the length.
+                let start = datagram.count - tcp.bytes.count
+                try? TCPHeader.fillChecksum(in: UnsafeMutableRawBufferPointer(rebasing: out[start...]),
+                                            segmentLength: context.upperLayerLength,
+                                            context: Self.context(of: out, like: context))
+            }
+        case let .udp(udp, context)?:
+            if context.isPartialChecksum(udp.checksum, protocolNumber: IPProtocol.udp, length: udp.length) {
+                let start = datagram.count - udp.bytes.count
+                let segment = UnsafeMutableRawBufferPointer(rebasing: out[start...])
+                _ = try? UDPHeader.write(into: segment, sourcePort: udp.sourcePort, destinationPort: udp.destinationPort,
+                                         payloadLength: udp.length - UDPHeader.length,
+                                         checksumContext: Self.context(of: out, like: context))
+            }
+        default:
+            break
+        }
+        return .deliver(length: datagram.count)
+    }
+
+    /// The same pseudo-header context, pointing into the copy.
+    private static func context(of copy: UnsafeMutableRawBufferPointer, like context: IPContext) -> IPContext {
+        let addresses = context.isIPv6 ? 8..<40 : 12..<20
+        return IPContext(addresses: UnsafeRawBufferPointer(rebasing: copy[addresses]),
+                         upperLayerLength: context.upperLayerLength, isFragment: context.isFragment)
+    }
+
+    // MARK: TUN to underlay
+
+    /// Decides for the inner packet at `slot[packetOffset..<packetOffset+length]`; on `.send`
+    /// the VXLAN and inner Ethernet headers are written into the headroom in front of it.
+    public func egress(
+        slot: UnsafeMutableRawBufferPointer, packetOffset: Int, length: Int, reply: UnsafeMutableRawBufferPointer
+    ) -> Egress {
+        let packet = UnsafeRawBufferPointer(rebasing: slot[packetOffset..<(packetOffset + length)])
+        guard let first = packet.first else { return .drop(.malformed) }
+        let destination: IPAddress
+        switch first >> 4 {
+        case 4 where packet.count >= 20: destination = .v4(IPv4Address(packet, at: 16))
+        case 6 where packet.count >= 40: destination = .v6(IPv6Address(packet, at: 24))
+        default: return .drop(.malformed)
+        }
+        var peer = -1
+        var bestLength = -1
+        for (i, candidate) in configuration.peers.enumerated() {
+            for route in candidate.routes where route.length > bestLength && route.contains(destination) {
+                peer = i
+                bestLength = route.length
+            }
+        }
+        guard peer >= 0 else { return .drop(.noRoute) }
+        if length > mtu {
+            if let n = TooBigMessage.write(for: packet, mtu: mtu, sources: tunSources, into: reply) { return .tooBig(length: n) }
+            return .drop(.tooBig)
+        }
+        let vni = configuration.peers[peer].vni
+        guard let peerMAC = peerMACs[peer] else {
+            guard let n = resolution(for: destination, vni: vni, into: reply) else { return .drop(.unresolved) }
+            return .resolve(peer: peer, length: n)
+        }
+        let headers = VXLANHeader.length + EthernetHeader.length
+        guard packetOffset >= headers else { return .drop(.malformed) }
+        let start = packetOffset - headers
+        do {
+            try VXLANHeader.write(into: UnsafeMutableRawBufferPointer(rebasing: slot[start...]), vni: vni)
+            try EthernetHeader.write(into: UnsafeMutableRawBufferPointer(rebasing: slot[(start + VXLANHeader.length)...]),
+                                     destination: peerMAC, source: Self.mac(vni: vni),
+                                     etherType: destination.isIPv6 ? EtherType.ipv6 : EtherType.ipv4)
+        } catch {
+            return .drop(.malformed)
+        }
+        let hash = FlowKey(packet: packet)?.stableHash ?? 0
+        return .send(peer: peer, start: start, length: headers + length,
+                     sourcePort: VXLANEncapsulator.sourcePort(forFlowHash: hash))
+    }
+
+    /// An ARP request (IPv4) for `destination`, as a VXLAN payload; IPv6 resolution waits for
+    /// the peer's own traffic (its solicitations teach the proxy its MAC).
+    private func resolution(for destination: IPAddress, vni: UInt32, into out: UnsafeMutableRawBufferPointer) -> Int? {
+        guard case let .v4(target) = destination, case let .v4(sender)? = tunSources.first(where: { !$0.isIPv6 }),
+              out.count >= VXLANHeader.length + 42
+        else { return nil }
+        do {
+            try VXLANHeader.write(into: out, vni: vni)
+            let frame = UnsafeMutableRawBufferPointer(rebasing: out[VXLANHeader.length...])
+            try EthernetHeader.write(into: frame, destination: .broadcast, source: Self.mac(vni: vni), etherType: EtherType.arp)
+            try ARPPacket.write(into: UnsafeMutableRawBufferPointer(rebasing: frame[14...]), operation: 1,
+                                senderMAC: Self.mac(vni: vni), senderIP: sender, targetMAC: .zero, targetIP: target)
+        } catch {
+            return nil
+        }
+        return VXLANHeader.length + 42
+    }
+}

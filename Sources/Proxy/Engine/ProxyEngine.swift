@@ -41,7 +41,7 @@ public final class ProxyEngine {
         self.mtu = mtu
         peerMACs = Array(repeating: nil, count: configuration.peers.count)
         tunSources = configuration.tun.addresses.map(\.address)
-        let hosts = configuration.tun.addresses.map { IPPrefix(address: $0.address, length: $0.isIPv6 ? 128 : 32)! }
+        let hosts = configuration.tun.addresses.compactMap { IPPrefix(address: $0.address, length: $0.isIPv6 ? 128 : 32) }
         responders = configuration.peers.map { NeighborResponder(mac: Self.mac(vni: $0.vni), answersFor: hosts) }
     }
 

@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink", "CShim", "Packet"], swiftSettings: strictSwift),
         .target(name: "Tun", dependencies: ["CShim", "Packet"], swiftSettings: strictSwift),
         .target(
-            name: "Proxy", dependencies: ["ConfigFile", "Packet", .product(name: "TOMLKit", package: "TOMLKit")],
+            name: "Proxy", dependencies: ["ConfigFile", "Packet", "Tun", "Netlink", "CShim", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: strictSwift),
         .target(name: "Capture", dependencies: ["CPcap", "Packet"], swiftSettings: strictSwift),
         .target(name: "Decode", dependencies: ["Packet"], swiftSettings: strictSwift),
@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "netlab",
             dependencies: [
-                "Packet", "Capture", "Decode", "Lab", "Netlink",
+                "Packet", "Capture", "Decode", "Lab", "Netlink", "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift),

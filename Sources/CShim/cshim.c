@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
 #include <linux/if_link.h>
@@ -87,4 +88,20 @@ int cshim_bridge_vlan_add(struct nl_sock *sock, int port_index, uint16_t vid, in
 fail:
     nlmsg_free(msg);
     return -NLE_NOMEM;
+}
+
+int cshim_recvmmsg(int fd, struct iovec *vectors, struct sockaddr_storage *names, unsigned int *lengths, unsigned int count) {
+    struct mmsghdr headers[64];
+    if (count > 64) count = 64;
+    memset(headers, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+        headers[i].msg_hdr.msg_name = &names[i];
+        headers[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+    }
+    int n = recvmmsg(fd, headers, count, MSG_DONTWAIT, NULL);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    for (int i = 0; i < n; i++) lengths[i] = headers[i].msg_len;
+    return n;
 }

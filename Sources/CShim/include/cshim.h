@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
+#include <sys/socket.h>
 
 struct nl_sock;
 
@@ -30,5 +31,10 @@ int cshim_tun_set_vnet_hdr_size(int fd, int size);
 // (what `bridge vlan add dev PORT vid VID [pvid] [untagged]` does). 0 or a negative NLE_ code.
 int cshim_bridge_set_vlan_filtering(struct nl_sock *sock, int bridge_index, int on);
 int cshim_bridge_vlan_add(struct nl_sock *sock, int port_index, uint16_t vid, int pvid, int untagged);
+
+// recvmmsg (declared only under _GNU_SOURCE): receives up to `count` (at most 64) datagrams
+// into `vectors`, their senders into `names` and their sizes into `lengths`; returns how many,
+// 0 when none is waiting, or -errno.
+int cshim_recvmmsg(int fd, struct iovec *vectors, struct sockaddr_storage *names, unsigned int *lengths, unsigned int count);
 
 #endif

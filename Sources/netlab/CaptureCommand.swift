@@ -45,6 +45,7 @@ struct CaptureCommand: ParsableCommand {
         let endpoints = targets.prefix { $0.contains(":") }
         let filter = targets.dropFirst(endpoints.count).joined(separator: " ")
         guard !endpoints.isEmpty else { throw ValidationError("give at least one NODE:IFACE") }
+        Signals.unblockStopSignals()
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         let lock = NSLock()

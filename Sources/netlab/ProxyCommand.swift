@@ -45,6 +45,7 @@ struct ProxyCommand: ParsableCommand {
             StandardOutput.error("proxy: \(error)")
             throw ExitCode(1)
         }
+        Signals.unblockStopSignals()
         signal(SIGINT) { _ in proxyStopRequested = 1 }
         signal(SIGTERM) { _ in proxyStopRequested = 1 }
         FileHandle.standardError.write(Data("netlab proxy: \(configuration.tun.name) up, listening on \(configuration.listen)\n".utf8))

@@ -7,6 +7,9 @@ import PackageDescription
 /// - `Packet`: zero-copy views, checksums, builders and a layer walker (no system dependencies).
 /// - `Capture`: pcap/pcapng files and live captures through libpcap.
 /// - `Decode`: tcpdump-style text and the JSON Lines contract of `netlab decode`.
+/// - `Netlink`, `Tun`: links, addresses, routes and namespaces through libnl; TUN devices.
+/// - `ConfigFile`, `Lab`: TOML topologies with line-numbered errors; building labs.
+/// - `Proxy`: the VXLAN forwarding daemon (workers, control socket, metrics, captures).
 /// - `netlab`: the command-line tool.
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -28,6 +31,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // C stays behind these thin targets.
@@ -42,20 +49,31 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink", "CShim", "Packet"], swiftSettings: strictSwift),
         .target(name: "Tun", dependencies: ["CShim", "Packet"], swiftSettings: strictSwift),
         .target(
-            name: "Proxy", dependencies: ["ConfigFile", "Packet", "Tun", "Netlink", "CShim", .product(name: "TOMLKit", package: "TOMLKit")],
+            name: "Proxy",
+            dependencies: [
+                "ConfigFile", "Packet", "Tun", "Netlink", "Capture", "CShim",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift),
         .target(name: "Capture", dependencies: ["CPcap", "Packet"], swiftSettings: strictSwift),
         .target(name: "Decode", dependencies: ["Packet"], swiftSettings: strictSwift),
         .target(name: "ConfigFile", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: strictSwift),
         .target(
             name: "Lab",
-            dependencies: ["ConfigFile", "Netlink", "Packet", "Capture", "Decode", "CShim", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["ConfigFile", "Proxy", "Netlink", "Packet", "Capture", "Decode", "CShim", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: strictSwift),
         .executableTarget(
             name: "netlab",
             dependencies: [
-                "Packet", "Capture", "Decode", "Lab", "Netlink", "Proxy",
+                "Packet", "Capture", "Decode", "Lab", "Netlink", "Proxy", "ConfigFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift),
 

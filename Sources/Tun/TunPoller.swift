@@ -33,6 +33,11 @@ public final class TunPoller: @unchecked Sendable {
         guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else { throw .system(operation: "epoll_ctl", errno: errno) }
     }
 
+    /// Adds another descriptor (a socket polled with the queues); readiness is reported the same way.
+    public func add(descriptor: Int32) throws(TunError) {
+        try add(descriptor, token: UInt64(UInt32(bitPattern: descriptor)) | 1 << 32)
+    }
+
     /// True once `stop()` was called.
     public private(set) var isStopped = false
 

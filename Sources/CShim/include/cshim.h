@@ -33,8 +33,22 @@ int cshim_bridge_set_vlan_filtering(struct nl_sock *sock, int bridge_index, int 
 int cshim_bridge_vlan_add(struct nl_sock *sock, int port_index, uint16_t vid, int pvid, int untagged);
 
 // recvmmsg (declared only under _GNU_SOURCE): receives up to `count` (at most 64) datagrams
+// (with UDP_GRO on, each may hold several: segments[i] is then their size, else 0)
 // into `vectors`, their senders into `names` and their sizes into `lengths`; returns how many,
 // 0 when none is waiting, or -errno.
-int cshim_recvmmsg(int fd, struct iovec *vectors, struct sockaddr_storage *names, unsigned int *lengths, unsigned int count);
+int cshim_recvmmsg(int fd, struct iovec *vectors, struct sockaddr_storage *names, unsigned int *lengths,
+                   unsigned int *segments, unsigned int count);
+
+/// Sends `count` (at most 64) datagrams, vectors[i] to names[i]; a non-zero segments[i] sends
+/// that datagram as UDP GSO (UDP_SEGMENT) in segments of that size. Returns how many were sent:
+/// a full socket buffer drops the rest, as a full NIC queue would.
+int cshim_sendmmsg(int fd, struct iovec *vectors, const struct sockaddr_storage *names, const unsigned int *nameLengths,
+                   const unsigned short *segments, unsigned int count);
+
+/// UDP_GRO on a socket: coalesced datagrams arrive with their segment size (cshim_recvmmsg).
+int cshim_udp_enable_gro(int fd);
+int cshim_set_reuseport(int fd);
+/// DF on every datagram (IP_PMTUDISC_DO / IPV6_PMTUDISC_DO).
+int cshim_set_dont_fragment(int fd, int ipv6);
 
 #endif

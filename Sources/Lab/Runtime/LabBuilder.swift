@@ -1,5 +1,7 @@
+import Foundation
 import Netlink
 import Packet
+import Proxy
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +21,15 @@ public struct LabBuilder {
     public var progress: @Sendable (String) -> Void
     /// Wait for veth ends to be operationally up before returning (and before `exec`).
     public var waitForCarrier = true
+    /// The netlab binary that runs a node's proxy (`netlab proxy run --topology ...`); by
+    /// default the running program, which is netlab itself when the CLI builds the lab.
+    public var proxyExecutable: String = LabBuilder.runningExecutable()
+
+    public static func runningExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        return n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "netlab"
+    }
 
     public init(topology: Topology, waitForCarrier: Bool = true, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.topology = topology
@@ -39,6 +50,7 @@ public struct LabBuilder {
         try state.save()
         do {
             try build()
+            try startProxies(&state)
             state.complete = true
             try state.save()
             return .created
@@ -100,6 +112,40 @@ public struct LabBuilder {
                 if status != 0 { progress("  (exit status \(status))") }
             }
         }
+    }
+
+    /// Starts each node's proxy under a supervisor (`netlab proxy run --topology FILE --node N
+    /// --supervise`), records it in the state file at once (so `down` ends it even if `up`
+    /// fails later), and waits until its control socket answers.
+    private func startProxies(_ state: inout LabState) throws {
+        let file = topology.file.hasPrefix("/") ? topology.file : FileManager.default.currentDirectoryPath + "/" + topology.file
+        for node in topology.nodes {
+            guard let proxy = node.proxy else { continue }
+            let namespace = topology.namespace(of: node)
+            let log = LabState.proxyLog(lab: topology.name, node: node.name)
+            try? FileManager.default.removeItem(atPath: log)
+            progress("starting the proxy of \(node.name) (log \(log))")
+            let pid = try NamespaceProcess.spawnDaemon(
+                [proxyExecutable, "proxy", "run", "--topology", file, "--node", node.name, "--supervise"], in: namespace, log: log)
+            state.processes.append(pid)
+            state.proxies.append(.init(node: node.name, namespace: namespace.name, tun: proxy.tun.name, pid: pid, log: log))
+            try state.save()
+            try Self.waitForProxy(tun: proxy.tun.name, pid: pid, in: namespace, log: log)
+        }
+    }
+
+    /// Waits (at most 10 s) for a proxy's control socket; fails with the end of its log if the
+    /// proxy exits or never answers.
+    static func waitForProxy(tun: String, pid: Int32, in namespace: NetworkNamespace, log: String) throws {
+        for _ in 0..<200 {
+            if (try? namespace.run { try ControlClient.status(tun: tun) }) != nil { return }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { break }
+            usleepMilliseconds(50)
+        }
+        let tail = (FileManager.default.contents(atPath: log).map { String(decoding: $0, as: UTF8.self) } ?? "")
+            .split(separator: "\n").suffix(5).joined(separator: "\n")
+        throw NetlinkError("proxy in \(namespace.name)", reason: "did not come up; its log (\(log)) ends with:\n\(tail)")
     }
 
     /// Waits (at most 3 s) until every veth end that is up is operationally up.

@@ -15,6 +15,20 @@ public struct LabState: Codable, Sendable, Equatable {
     public var created: Double
     /// True once `up` finished.
     public var complete: Bool
+    /// The proxies `up` started (their supervisors' PIDs), also listed in `processes`.
+    public var proxies: [ProxyRecord]
+
+    /// A proxy running in a node of the lab.
+    public struct ProxyRecord: Codable, Sendable, Equatable {
+        public var node: String
+        public var namespace: String
+        /// Its TUN device, which names its control socket.
+        public var tun: String
+        /// The supervisor's PID.
+        public var pid: Int32
+        /// Where its log goes.
+        public var log: String
+    }
 
     public init(name: String, file: String, namespaces: [String]) {
         self.name = name
@@ -23,7 +37,27 @@ public struct LabState: Codable, Sendable, Equatable {
         self.processes = []
         self.created = Date().timeIntervalSince1970
         self.complete = false
+        self.proxies = []
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, file, namespaces, processes, created, complete, proxies
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        file = try c.decode(String.self, forKey: .file)
+        namespaces = try c.decode([String].self, forKey: .namespaces)
+        processes = try c.decode([Int32].self, forKey: .processes)
+        created = try c.decode(Double.self, forKey: .created)
+        complete = try c.decode(Bool.self, forKey: .complete)
+        // State files written before proxies existed have none.
+        proxies = try c.decodeIfPresent([ProxyRecord].self, forKey: .proxies) ?? []
+    }
+
+    /// Where the log of the proxy in `node` goes.
+    public static func proxyLog(lab: String, node: String) -> String { "\(directory)/\(lab).\(node).proxy.log" }
 
     public static func path(of lab: String) -> String { "\(directory)/\(lab).json" }
 

@@ -1,4 +1,5 @@
 import Netlink
+import Proxy
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,6 +28,11 @@ public struct LabStatus: Codable, Sendable {
         public var namespace: String
         public var interfaces: [InterfaceStatus]
         public var routes: [RouteStatus]
+        /// The node's proxy as its control socket reports it (nil: none, or not answering).
+        public var proxy: ProxyStatus?
+        /// The proxy's supervisor PID and log, when the lab started one here.
+        public var proxyPID: Int32?
+        public var proxyLog: String?
     }
 
     public var name: String
@@ -66,7 +72,10 @@ public struct LabStatus: Codable, Sendable {
                     RouteStatus(destination: $0.destination, gateway: $0.gateway,
                                 device: $0.interfaceIndex.flatMap { byIndex[$0] })
                 }
-                return NodeStatus(name: node, namespace: namespace, interfaces: interfaces, routes: routes)
+                let record = state?.proxies.first { $0.node == node }
+                let proxy = record.flatMap { try? ControlClient.status(tun: $0.tun) }
+                return NodeStatus(name: node, namespace: namespace, interfaces: interfaces, routes: routes,
+                                  proxy: proxy, proxyPID: record?.pid, proxyLog: record?.log)
             }) else { continue }
             nodes.append(status)
         }
@@ -87,6 +96,15 @@ public struct LabStatus: Codable, Sendable {
                 if !i.qdiscs.isEmpty { extra += "  [" + i.qdiscs.joined(separator: ",") + "]" }
                 lines.append("  " + pad(i.name, 16) + pad(i.kind, 9) + pad(i.state, 11) + pad("\(i.mtu)", 7)
                              + pad(i.master ?? "-", 10) + extra)
+            }
+            if let pid = node.proxyPID {
+                if let p = node.proxy {
+                    let peers = p.peers.map { "\($0.endpoint) vni \($0.vni)" }.joined(separator: ", ")
+                    let drops = p.drops.values.reduce(0, +)
+                    lines.append("  proxy \(p.tun) (pid \(pid)): peers \(peers); tun in \(p.tunPacketsIn) out \(p.tunPacketsOut), drops \(drops), flows \(p.activeFlows)")
+                } else {
+                    lines.append("  proxy (pid \(pid)): not answering; see \(node.proxyLog ?? "its log")")
+                }
             }
             for route in node.routes {
                 var text = "  route " + route.destination

@@ -22,9 +22,10 @@ public enum LabTeardown {
                 kill(pid, SIGTERM)
                 report.processes += 1
             }
+            // A proxy removes its device and flushes its captures on SIGTERM: give it 3 s.
             for pid in state.processes where pid > 1 {
-                for _ in 0..<20 where kill(pid, 0) == 0 { usleep(50_000) }
-                if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+                for _ in 0..<60 where isRunning(pid) { usleep(50_000) }
+                if isRunning(pid) { kill(pid, SIGKILL) }
             }
         }
         for name in names.sorted() {
@@ -34,5 +35,12 @@ public enum LabTeardown {
         }
         LabState.remove(lab)
         return report
+    }
+
+    /// Alive and not a zombie (a child of ours that exited is reaped here).
+    private static func isRunning(_ pid: Int32) -> Bool {
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid { return false }
+        return kill(pid, 0) == 0
     }
 }

@@ -1,6 +1,7 @@
 import ConfigFile
 import Netlink
 import Packet
+import Proxy
 
 /// Problems in a topology file (the shared configuration error types).
 public typealias TopologyError = ConfigError
@@ -37,9 +38,11 @@ public struct Node: Sendable, Equatable {
     public var routes: [Route]
     /// Shell commands run inside the node once every link is up.
     public var exec: [String]
+    /// `[nodes.N.proxy]`: a VXLAN proxy `netlab up` starts in the node and supervises.
+    public var proxy: ProxyConfiguration?
 
     public static func == (lhs: Node, rhs: Node) -> Bool {
-        lhs.name == rhs.name && lhs.interfaces == rhs.interfaces && lhs.routes == rhs.routes && lhs.exec == rhs.exec
+        lhs.name == rhs.name && lhs.interfaces == rhs.interfaces && lhs.routes == rhs.routes && lhs.exec == rhs.exec && lhs.proxy == rhs.proxy
             && lhs.sysctls.map(\.key) == rhs.sysctls.map(\.key) && lhs.sysctls.map(\.value) == rhs.sysctls.map(\.value)
     }
 

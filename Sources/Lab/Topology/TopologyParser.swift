@@ -1,6 +1,7 @@
 import ConfigFile
 import Netlink
 import Packet
+import Proxy
 import TOMLKit
 
 /// Reads and validates a topology file; reports every problem with its line and key.
@@ -85,8 +86,9 @@ public struct TopologyParser {
 
     mutating func parseNode(_ name: String, _ t: TOMLTable, _ path: [String]) -> Node {
         checkKeys(t, path, allowed: ["sysctls", "forwarding", "exec", "routes", "interfaces", "proxy"])
-        if t["proxy"] != nil {
-            fail(path + ["proxy"], "proxy nodes come with the Proxy issue and are not supported yet")
+        var proxy: ProxyConfiguration?
+        if let table = table(t, "proxy", path) {
+            proxy = ProxyConfigurationParser.parse(table, at: path + ["proxy"], reader: &reader)
         }
         var sysctls: [(key: String, value: String)] = []
         if bool(t, "forwarding", path) == true {
@@ -136,7 +138,10 @@ public struct TopologyParser {
                 fail(path + ["routes"], "routes is an array of tables")
             }
         }
-        return Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec)
+        if let proxy, interfaces.contains(where: { $0.name == proxy.tun.name }) {
+            fail(path + ["proxy", "tun", "name"], "\(proxy.tun.name) is also an interface of node \(name)")
+        }
+        return Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec, proxy: proxy)
     }
 
     mutating func parseRoute(_ t: TOMLTable, _ path: [String]) -> Route? {

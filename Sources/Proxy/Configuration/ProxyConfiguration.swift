@@ -1,4 +1,7 @@
 import Packet
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `netlab proxy --config FILE` runs: a TUN device, the local VXLAN endpoint, the remote
 /// VTEPs with their VNIs and routed prefixes, and optional metrics and captures.
@@ -10,6 +13,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var addresses: [IPPrefix]
         /// nil: the underlay MTU minus the VXLAN overhead (`effectiveMTU`).
         public var mtu: Int?
+        /// TUN queues, one worker each; 0: one per core.
         public var queues: Int
         /// virtio-net offloads on the TUN device (GSO/GRO); on by default.
         public var offloads: Bool
@@ -29,6 +33,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var listen: SocketEndpoint
     /// `[underlay] mtu`: when given, used instead of the MTU of the route to the peers.
     public var underlayMTU: Int?
+    /// `[underlay] source_ports`: how many UDP source ports flows are spread over (RFC 7348
+    /// section 5: the outer source port is a hash of the inner flow, for ECMP).
+    public var sourcePorts: Int
     public var peers: [Peer]
     /// `[metrics] listen`: Prometheus text format at /metrics.
     public var metricsListen: SocketEndpoint?
@@ -45,6 +52,20 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// The TUN MTU: as configured, or the underlay's minus the overhead.
     public func effectiveMTU(underlayMTU discovered: Int) -> Int {
         tun.mtu ?? max((underlayMTU ?? discovered) - overhead, 68)
+    }
+
+    /// The number of workers: `tun.queues`, or one per core.
+    public var workerCount: Int {
+        tun.queues > 0 ? tun.queues : max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 8))
+    }
+
+    /// Whether `other` differs from this configuration only in what a reload may change
+    /// (peers and routes, flow expiry); anything else needs a restart.
+    public func differsOnlyInPeers(from other: ProxyConfiguration) -> Bool {
+        var a = self
+        var b = other
+        (a.peers, b.peers, a.flowIdleTimeout, b.flowIdleTimeout, a.file, b.file) = ([], [], 0, 0, "", "")
+        return a == b
     }
 
     /// The peer whose routes hold `destination` most specifically (longest prefix).

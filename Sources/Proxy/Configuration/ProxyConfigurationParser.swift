@@ -11,47 +11,75 @@ public enum ProxyConfigurationParser {
         return try parse(text, file: path)
     }
 
+    /// Reads the proxy of node `node` from a topology file (`[nodes.NODE.proxy]`): what a lab's
+    /// proxy runs and re-reads on SIGHUP. Problems carry the topology's lines.
+    public static func load(topology path: String, node: String) throws(ConfigErrors) -> ProxyConfiguration {
+        guard let text = FileText.read(path) else {
+            throw ConfigErrors(errors: [ConfigError(file: path, line: 0, key: "", message: "cannot read the file")])
+        }
+        let root = try ConfigReader.table(text, file: path)
+        var r = ConfigReader(text: text, file: path)
+        let base = ["nodes", node, "proxy"]
+        guard let table = root["nodes"]?.table?[node]?.table?["proxy"]?.table else {
+            throw ConfigErrors(errors: [ConfigError(file: path, line: 0, key: base.joined(separator: "."),
+                                                    message: "node \(node) has no [nodes.\(node).proxy] table")])
+        }
+        let configuration = parse(table, at: base, reader: &r)
+        try r.check()
+        return configuration
+    }
+
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> ProxyConfiguration {
         let root = try ConfigReader.table(text, file: file)
         var r = ConfigReader(text: text, file: file)
-        r.checkKeys(root, [], allowed: ["tun", "underlay", "peers", "metrics", "capture", "flows"])
+        let configuration = parse(root, at: [], reader: &r)
+        try r.check()
+        return configuration
+    }
 
-        var tun = ProxyConfiguration.Tun(name: "vx0", addresses: [], mtu: nil, queues: 1, offloads: true)
-        if let t = r.table(root, "tun", []) {
-            r.checkKeys(t, ["tun"], allowed: ["name", "addresses", "mtu", "queues", "offloads"])
-            if let name = r.string(t, "name", ["tun"]) {
+    /// Reads a proxy configuration from `root`, a table at `base` in a larger file (a
+    /// topology's `[nodes.N.proxy]`), recording problems in `r` with their full key path.
+    public static func parse(_ root: TOMLTable, at base: [String], reader r: inout ConfigReader) -> ProxyConfiguration {
+        r.checkKeys(root, base, allowed: ["tun", "underlay", "peers", "metrics", "capture", "flows"])
+
+        var tun = ProxyConfiguration.Tun(name: "vx0", addresses: [], mtu: nil, queues: 0, offloads: true)
+        if let t = r.table(root, "tun", base) {
+            r.checkKeys(t, base + ["tun"], allowed: ["name", "addresses", "mtu", "queues", "offloads"])
+            if let name = r.string(t, "name", base + ["tun"]) {
                 tun.name = name
-                r.checkInterfaceName(name, ["tun", "name"])
+                r.checkInterfaceName(name, base + ["tun", "name"])
             }
-            for text in r.stringArray(t, "addresses", ["tun"]) ?? [] {
+            for text in r.stringArray(t, "addresses", base + ["tun"]) ?? [] {
                 if let prefix = IPPrefix(text), text.contains("/") { tun.addresses.append(prefix) }
-                else { r.fail(["tun", "addresses"], "'\(text)' is not a CIDR (like 10.10.0.1/24 or fd00::1/64)") }
+                else { r.fail(base + ["tun", "addresses"], "'\(text)' is not a CIDR (like 10.10.0.1/24 or fd00::1/64)") }
             }
-            tun.mtu = r.int(t, "mtu", ["tun"], range: 68...65535)
-            tun.queues = r.int(t, "queues", ["tun"], range: 1...256) ?? 1
-            tun.offloads = r.bool(t, "offloads", ["tun"]) ?? true
+            tun.mtu = r.int(t, "mtu", base + ["tun"], range: 68...65535)
+            tun.queues = r.int(t, "queues", base + ["tun"], range: 1...256) ?? 0
+            tun.offloads = r.bool(t, "offloads", base + ["tun"]) ?? true
         } else {
-            r.fail([], "a [tun] table is required (name, addresses)")
+            r.fail(base, "a [tun] table is required (name, addresses)")
         }
 
         var listen = SocketEndpoint(address: .v4(IPv4Address(rawValue: 0)), port: 4789)
         var underlayMTU: Int?
-        if let u = r.table(root, "underlay", []) {
-            r.checkKeys(u, ["underlay"], allowed: ["listen", "mtu"])
-            if let text = r.string(u, "listen", ["underlay"]) {
+        var sourcePorts = 8
+        if let u = r.table(root, "underlay", base) {
+            r.checkKeys(u, base + ["underlay"], allowed: ["listen", "mtu", "source_ports"])
+            if let text = r.string(u, "listen", base + ["underlay"]) {
                 if let endpoint = endpoint(text) { listen = endpoint }
-                else { r.fail(["underlay", "listen"], "'\(text)' is not ADDRESS:PORT (like 192.0.2.1:4789 or [2001:db8::1]:4789)") }
+                else { r.fail(base + ["underlay", "listen"], "'\(text)' is not ADDRESS:PORT (like 192.0.2.1:4789 or [2001:db8::1]:4789)") }
             } else {
-                r.fail(["underlay"], "`listen` is required (the local UDP address and port)")
+                r.fail(base + ["underlay"], "`listen` is required (the local UDP address and port)")
             }
-            underlayMTU = r.int(u, "mtu", ["underlay"], range: 1280...65535)
+            underlayMTU = r.int(u, "mtu", base + ["underlay"], range: 1280...65535)
+            sourcePorts = r.int(u, "source_ports", base + ["underlay"], range: 1...64) ?? sourcePorts
         } else {
-            r.fail([], "an [underlay] table is required (listen = \"ADDRESS:PORT\")")
+            r.fail(base, "an [underlay] table is required (listen = \"ADDRESS:PORT\")")
         }
 
         var peers: [ProxyConfiguration.Peer] = []
         var seen: [String: Int] = [:]
-        for (t, path) in r.tables(root, "peers", []) {
+        for (t, path) in r.tables(root, "peers", base) {
             r.checkKeys(t, path, allowed: ["endpoint", "vni", "routes"])
             guard let text = r.string(t, "endpoint", path) else {
                 r.fail(path, "a peer needs an `endpoint` (ADDRESS:PORT)")
@@ -78,43 +106,42 @@ public enum ProxyConfigurationParser {
             seen[key] = peers.count
             peers.append(.init(endpoint: peerEndpoint, vni: UInt32(vni ?? 0), routes: routes))
         }
-        if root["peers"] == nil { r.fail([], "at least one [[peers]] entry is required") }
+        if root["peers"] == nil { r.fail(base, "at least one [[peers]] entry is required") }
         var owner: [IPPrefix: Int] = [:]
         for (index, peer) in peers.enumerated() {
             for route in peer.routes {
                 if let other = owner[route], other != index {
-                    r.fail(["peers", "\(index)", "routes"], "route \(route) is already routed to peer \(other + 1)")
+                    r.fail(base + ["peers", "\(index)", "routes"], "route \(route) is already routed to peer \(other + 1)")
                 }
                 owner[route] = index
             }
         }
 
         var metrics: SocketEndpoint?
-        if let m = r.table(root, "metrics", []) {
-            r.checkKeys(m, ["metrics"], allowed: ["listen"])
-            if let text = r.string(m, "listen", ["metrics"]) {
+        if let m = r.table(root, "metrics", base) {
+            r.checkKeys(m, base + ["metrics"], allowed: ["listen"])
+            if let text = r.string(m, "listen", base + ["metrics"]) {
                 metrics = endpoint(text)
-                if metrics == nil { r.fail(["metrics", "listen"], "'\(text)' is not ADDRESS:PORT (like 127.0.0.1:9108)") }
+                if metrics == nil { r.fail(base + ["metrics", "listen"], "'\(text)' is not ADDRESS:PORT (like 127.0.0.1:9108)") }
             }
         }
         var inner: String?
         var outer: String?
-        if let c = r.table(root, "capture", []) {
-            r.checkKeys(c, ["capture"], allowed: ["inner", "outer"])
-            inner = r.string(c, "inner", ["capture"])
-            outer = r.string(c, "outer", ["capture"])
+        if let c = r.table(root, "capture", base) {
+            r.checkKeys(c, base + ["capture"], allowed: ["inner", "outer"])
+            inner = r.string(c, "inner", base + ["capture"])
+            outer = r.string(c, "outer", base + ["capture"])
         }
         var idle = 60.0
-        if let f = r.table(root, "flows", []) {
-            r.checkKeys(f, ["flows"], allowed: ["idle_timeout"])
-            if let text = r.string(f, "idle_timeout", ["flows"]) {
+        if let f = r.table(root, "flows", base) {
+            r.checkKeys(f, base + ["flows"], allowed: ["idle_timeout"])
+            if let text = r.string(f, "idle_timeout", base + ["flows"]) {
                 if let micros = Units.microseconds(text), micros > 0 { idle = Double(micros) / 1_000_000 }
-                else { r.fail(["flows", "idle_timeout"], "'\(text)' is not a duration (like 60s)") }
+                else { r.fail(base + ["flows", "idle_timeout"], "'\(text)' is not a duration (like 60s)") }
             }
         }
-        try r.check()
         return ProxyConfiguration(
-            file: file, tun: tun, listen: listen, underlayMTU: underlayMTU, peers: peers, metricsListen: metrics,
+            file: r.file, tun: tun, listen: listen, underlayMTU: underlayMTU, sourcePorts: sourcePorts, peers: peers, metricsListen: metrics,
             captureInner: inner, captureOuter: outer, flowIdleTimeout: idle)
     }
 

@@ -1,110 +1,234 @@
+import Foundation
+import Logging
 import Netlink
 import Packet
+import Synchronization
 import Tun
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Runs a proxy: makes and configures the TUN device, binds the underlay socket, and moves
-/// packets both ways through a `ProxyEngine` until told to stop, then removes the device.
+/// Runs a proxy: makes and configures the TUN device, opens the underlay sockets, and moves
+/// packets both ways on one worker thread per TUN queue until stopped; then removes the
+/// device and closes the captures.
 ///
-/// This first version runs one worker on the calling thread (which must be in the namespace the
-/// proxy serves) and polls both descriptors; TUN offloads, more queues, batching on send,
-/// metrics and the control socket come next (issue 5).
-public final class ProxyDaemon {
-    /// Packets and drops, by direction and reason.
-    public struct Counters: Sendable, Equatable {
-        public var fromTun = 0
-        public var toTun = 0
-        public var toUnderlay = 0
-        public var fromUnderlay = 0
-        public var drops: [DropReason: Int] = [:]
-    }
-
-    public let configuration: ProxyConfiguration
-    public private(set) var counters = Counters()
-    private let engine: ProxyEngine
-    private let device: TunDevice
-    private let underlay: UnderlaySocket
-
-    public struct Failure: Error, CustomStringConvertible {
+/// Create and `start` it on a thread inside the network namespace it serves: the workers, the
+/// control socket and the metrics server inherit that thread's namespace.
+public final class ProxyDaemon: @unchecked Sendable {
+    /// Why the daemon could not start or reload; the message names what to fix.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
     }
 
-    public init(configuration: ProxyConfiguration) throws(Failure) {
-        self.configuration = configuration
-        let mtu = configuration.effectiveMTU(underlayMTU: 1500)
+    private struct Shared {
+        var configuration: ProxyConfiguration
+        var reloads = 0
+        var lastReloadError: String?
+    }
+
+    private let shared: Mutex<Shared>
+    public let mtu: Int
+    public let logger: Logger
+    private let device: TunDevice
+    private let workers: [ProxyWorker]
+    private let recorder: PacketRecorder?
+    private let started = Date()
+    private var control: ControlServer?
+    private var metrics: MetricsServer?
+    private let stopped = Mutex(false)
+
+    /// The configuration in force (the last one a reload accepted).
+    public var configuration: ProxyConfiguration { shared.withLock { $0.configuration } }
+    /// The TUN device's name.
+    public var deviceName: String { device.name }
+
+    public init(configuration: ProxyConfiguration, logger: Logger = Logger(label: "netlab.proxy"), metricsLabel: String? = nil) throws(Failure) {
+        self.logger = logger
+        let workerCount = configuration.workerCount
+        let underlayMTU = configuration.underlayMTU ?? Self.discoverMTU(for: configuration.listen)
+        let mtu = configuration.effectiveMTU(underlayMTU: underlayMTU)
+        self.mtu = mtu
         do {
-            device = try TunDevice(.init(name: configuration.tun.name))
+            device = try TunDevice(.init(name: configuration.tun.name, queues: workerCount,
+                                         offloads: configuration.tun.offloads ? .standard : []))
+        } catch {
+            throw Failure(description: "tun \(configuration.tun.name): \(error)")
+        }
+        do {
             let socket = try RouteSocket()
             try? NetworkNamespace.writeSysctl("net.ipv6.conf.\(device.name).accept_dad", "0")
             try socket.change(device.name, up: true, mtu: mtu)
             for address in configuration.tun.addresses { try socket.addAddress(address, to: device.name) }
         } catch {
-            throw Failure(description: "tun \(configuration.tun.name): \(error)")
+            device.close()
+            throw Failure(description: "tun \(device.name): \(error)")
         }
+        var receivers: [UnderlaySocket] = []
+        var senders: [UnderlaySocket] = []
         do {
-            underlay = try UnderlaySocket(listen: configuration.listen)
+            for _ in 0..<workerCount {
+                receivers.append(try UnderlaySocket(bind: configuration.listen, reusePort: workerCount > 1, gro: true))
+            }
+            let local = SocketEndpoint(address: configuration.listen.address, port: 0)
+            for _ in 0..<configuration.sourcePorts { senders.append(try UnderlaySocket(bind: local)) }
         } catch {
+            device.close()
             throw Failure(description: "underlay: \(error)")
         }
-        engine = ProxyEngine(configuration: configuration, mtu: mtu)
-    }
-
-    /// Forwards until `shouldStop` returns true (checked at least every 200 ms), then closes
-    /// the TUN device, which removes it.
-    public func run(until shouldStop: () -> Bool) {
-        let batch = PacketBatch(capacity: 64, headroom: 96, maximumPacketSize: 65_535)
-        let tunBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
-        let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 64)
-        defer {
-            tunBuffer.deallocate()
-            reply.deallocate()
+        do {
+            let inner = configuration.captureInner
+            let outer = configuration.captureOuter
+            recorder = inner == nil && outer == nil ? nil : try PacketRecorder(inner: inner, outer: outer)
+        } catch {
             device.close()
+            throw Failure(description: "capture: \(error)")
         }
-        let queue = device.queues[0]
-        var fds = [pollfd(fd: queue.descriptor, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: underlay.descriptor, events: Int16(POLLIN), revents: 0)]
-        while !shouldStop() {
-            guard poll(&fds, 2, 200) > 0 else { continue }
-            if fds[0].revents != 0 { fromTun(queue, batch, reply) }
-            if fds[1].revents != 0 { fromUnderlay(queue, tunBuffer, reply) }
+        do {
+            var made: [ProxyWorker] = []
+            for i in 0..<workerCount {
+                made.append(try ProxyWorker(index: i, queue: device.queues[i], socket: receivers[i], senders: senders,
+                                            configuration: configuration, mtu: mtu, recorder: recorder))
+            }
+            workers = made
+        } catch {
+            device.close()
+            throw Failure(description: "workers: \(error)")
         }
+        shared = Mutex(Shared(configuration: configuration))
+        logger.info("ready", metadata: [
+            "tun": "\(device.name)", "mtu": "\(mtu)", "listen": "\(configuration.listen)", "workers": "\(workerCount)",
+            "offloads": "\(device.offloads)", "gro": "\(receivers.first?.hasGRO ?? false)",
+            "source_ports": "\(senders.map { String($0.port) }.joined(separator: ","))", "peers": "\(configuration.peers.count)",
+        ])
     }
 
-    private func fromTun(_ queue: TunQueue, _ batch: PacketBatch, _ reply: UnsafeMutableRawBufferPointer) {
-        guard let n = try? queue.read(into: batch), n > 0 else { return }
-        for i in 0..<n {
-            counters.fromTun += 1
-            let slot = batch.slot(i)
-            switch engine.egress(slot: slot, packetOffset: batch.headroom, length: batch.length(i), reply: reply) {
-            case let .send(peer, start, length, _):
-                if underlay.send(UnsafeRawBufferPointer(rebasing: slot[start..<(start + length)]),
-                                 to: configuration.peers[peer].endpoint) { counters.toUnderlay += 1 }
-            case let .tooBig(length):
-                try? queue.write(UnsafeRawBufferPointer(rebasing: reply[..<length]))
-                counters.drops[.tooBig, default: 0] += 1
-            case let .resolve(peer, length):
-                underlay.send(UnsafeRawBufferPointer(rebasing: reply[..<length]), to: configuration.peers[peer].endpoint)
-                counters.drops[.unresolved, default: 0] += 1
-            case let .drop(reason):
-                counters.drops[reason, default: 0] += 1
+    /// The MTU of the interface that holds the listen address (or, for a wildcard address, the
+    /// smallest MTU of the namespace's up interfaces other than loopback); 1500 when unknown.
+    static func discoverMTU(for listen: SocketEndpoint) -> Int {
+        guard let socket = try? RouteSocket(), let links = try? socket.links() else { return 1500 }
+        let candidates = links.filter { $0.isUp && $0.name != "lo" }
+        if let addresses = try? socket.addresses(),
+           let match = addresses.first(where: { IPPrefix($0.prefix)?.address == listen.address }),
+           let link = links.first(where: { $0.index == match.interfaceIndex }) {
+            return link.mtu
+        }
+        return candidates.map(\.mtu).min() ?? 1500
+    }
+
+    /// Starts the workers, the control socket and, when configured, the metrics server.
+    public func start() throws(Failure) {
+        for worker in workers { worker.start() }
+        do {
+            control = try ControlServer(name: ControlServer.socketName(tun: device.name), daemon: self)
+        } catch {
+            logger.warning("control socket not available", metadata: ["error": "\(error)"])
+        }
+        if let listen = configuration.metricsListen {
+            do {
+                metrics = try MetricsServer(listen: listen, daemon: self)
+                logger.info("metrics", metadata: ["url": "http://\(listen)/metrics"])
+            } catch {
+                stop()
+                throw Failure(description: "metrics \(listen): \(error)")
             }
         }
     }
 
-    private func fromUnderlay(_ queue: TunQueue, _ tun: UnsafeMutableRawBufferPointer, _ reply: UnsafeMutableRawBufferPointer) {
-        _ = underlay.receive { payload, source in
-            counters.fromUnderlay += 1
-            switch engine.ingress(payload, from: source, tun: tun, reply: reply) {
-            case let .deliver(length):
-                try? queue.write(UnsafeRawBufferPointer(rebasing: tun[..<length]))
-                counters.toTun += 1
-            case let .reply(peer, length):
-                underlay.send(UnsafeRawBufferPointer(rebasing: reply[..<length]), to: configuration.peers[peer].endpoint)
-            case let .drop(reason):
-                counters.drops[reason, default: 0] += 1
+    /// Applies a new configuration: peers, routes and flow expiry change in place, between two
+    /// batches, and flows go on. A change to anything else is refused, and the running
+    /// configuration stays.
+    public func reload(_ new: ProxyConfiguration) throws(Failure) {
+        let current = configuration
+        guard new.differsOnlyInPeers(from: current) else {
+            let reason = "only [[peers]] and [flows] can change on reload; restart the proxy for [tun], [underlay], [metrics] or [capture]"
+            shared.withLock {
+                $0.lastReloadError = reason
+            }
+            throw Failure(description: reason)
+        }
+        for worker in workers { worker.reconfigure(new) }
+        shared.withLock {
+            $0.configuration = new
+            $0.reloads += 1
+            $0.lastReloadError = nil
+        }
+        logger.info("reloaded", metadata: ["peers": "\(new.peers.count)"])
+    }
+
+    /// Records a reload that failed before it reached the daemon (a config that did not parse).
+    public func noteReloadFailure(_ reason: String) {
+        shared.withLock { $0.lastReloadError = reason }
+    }
+
+    /// Stops the workers, the servers and the captures, and removes the TUN device. Idempotent.
+    public func stop() {
+        let first = stopped.withLock { wasStopped in
+            defer { wasStopped = true }
+            return !wasStopped
+        }
+        guard first else { return }
+        control?.stop()
+        metrics?.stop()
+        for worker in workers { worker.stop() }
+        recorder?.close()
+        device.close()
+        logger.info("stopped", metadata: ["tun": "\(device.name)"])
+    }
+
+    /// The counters of every worker, added up.
+    public func counters() -> ProxyCounters {
+        let peers = configuration.peers.count
+        var total = ProxyCounters(peers: peers)
+        for worker in workers { total.add(worker.state.withLock { $0.counters }) }
+        return total
+    }
+
+    /// A snapshot for `netlab proxy status` and the metrics.
+    public func status() -> ProxyStatus {
+        let (configuration, reloads, lastError) = shared.withLock { ($0.configuration, $0.reloads, $0.lastReloadError) }
+        let c = counters()
+        var macs: [MACAddress?] = Array(repeating: nil, count: configuration.peers.count)
+        var flows = 0
+        var untracked: UInt64 = 0
+        for worker in workers {
+            worker.state.withLock { s in
+                for i in 0..<min(macs.count, s.engine.configuration.peers.count) where macs[i] == nil { macs[i] = s.engine.peerMAC(i) }
+                flows += s.flows.count
+                untracked &+= s.flows.untracked
             }
         }
+        let peers = configuration.peers.enumerated().map { i, peer in
+            ProxyStatus.Peer(endpoint: "\(peer.endpoint)", vni: peer.vni, routes: peer.routes.map { "\($0)" },
+                             mac: macs[i].map { "\($0)" }, packetsOut: c.peerPacketsOut[i], bytesOut: c.peerBytesOut[i],
+                             packetsIn: c.peerPacketsIn[i], bytesIn: c.peerBytesIn[i])
+        }
+        var drops: [String: UInt64] = [:]
+        for reason in DropReason.allCases { drops[reason.rawValue] = c.drops(reason) }
+        return ProxyStatus(
+            tun: device.name, mtu: mtu, listen: "\(configuration.listen)", workers: workers.count,
+            offloads: device.offloads.isEmpty ? "" : "\(device.offloads)", configFile: configuration.file,
+            pid: getpid(), uptimeSeconds: Date().timeIntervalSince(started), reloads: reloads, lastReloadError: lastError,
+            peers: peers, tunPacketsIn: c.tunPacketsIn, tunBytesIn: c.tunBytesIn, tunPacketsOut: c.tunPacketsOut,
+            tunBytesOut: c.tunBytesOut, underlayDatagramsIn: c.underlayDatagramsIn, underlayDatagramsOut: c.underlayDatagramsOut,
+            drops: drops, errors: c.errors, activeFlows: flows, untrackedPackets: untracked)
+    }
+
+    /// The `limit` flows with the most bytes, over every worker.
+    public func flows(top limit: Int) -> [FlowReport] {
+        let now = ProxyWorker.monotonicNanoseconds()
+        var entries: [FlowTable.Entry] = []
+        for worker in workers { entries += worker.state.withLock { $0.flows.top(limit) } }
+        return entries.sorted { $0.bytes > $1.bytes }.prefix(limit).map { FlowReport($0, now: now) }
+    }
+}
+
+extension FlowReport {
+    init(_ entry: FlowTable.Entry, now: UInt64) {
+        let k = entry.key
+        func address(_ high: UInt64, _ low: UInt64) -> String {
+            k.isIPv6 ? "\(IPv6Address(high: high, low: low))" : "\(IPv4Address(rawValue: UInt32(truncatingIfNeeded: low)))"
+        }
+        let names: [UInt8: String] = [IPProtocol.tcp: "tcp", IPProtocol.udp: "udp", IPProtocol.icmp: "icmp", IPProtocol.icmpv6: "icmpv6"]
+        self.init(source: address(k.sourceHigh, k.sourceLow), destination: address(k.destinationHigh, k.destinationLow),
+                  proto: names[k.protocolNumber] ?? "\(k.protocolNumber)", sourcePort: k.sourcePort, destinationPort: k.destinationPort,
+                  packets: entry.packets, bytes: entry.bytes,
+                  ageSeconds: Double(now &- entry.firstSeen) / 1e9, idleSeconds: Double(now &- entry.lastSeen) / 1e9)
     }
 }

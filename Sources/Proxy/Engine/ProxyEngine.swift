@@ -11,8 +11,8 @@ import Packet
 public final class ProxyEngine {
     /// What to do with a datagram received on the underlay socket.
     public enum Ingress: Equatable, Sendable {
-        /// Write `length` bytes of the TUN buffer to the TUN device.
-        case deliver(length: Int)
+        /// Write `length` bytes of the TUN buffer to the TUN device (the packet came from peer `peer`).
+        case deliver(peer: Int, length: Int)
         /// Send `length` bytes of the reply buffer (VXLAN header and frame) to peer `peer`.
         case reply(peer: Int, length: Int)
         case drop(DropReason)
@@ -21,8 +21,8 @@ public final class ProxyEngine {
     /// What to do with a packet read from the TUN device.
     public enum Egress: Equatable, Sendable {
         /// Send the VXLAN payload at `start..<start+length` of the slot to peer `peer`, from
-        /// UDP source port `sourcePort` (a flow hash, RFC 7348 section 5).
-        case send(peer: Int, start: Int, length: Int, sourcePort: UInt16)
+        /// the outer UDP source port `flowHash` picks (RFC 7348 section 5).
+        case send(peer: Int, start: Int, length: Int, flowHash: UInt32)
         /// Write the ICMP message in the reply buffer back to the TUN device.
         case tooBig(length: Int)
         /// Send the ARP/NDP request in the reply buffer to peer `peer`; the packet is dropped.
@@ -30,19 +30,37 @@ public final class ProxyEngine {
         case drop(DropReason)
     }
 
-    public let configuration: ProxyConfiguration
+    public private(set) var configuration: ProxyConfiguration
     public let mtu: Int
     private var peerMACs: [MACAddress?]
     private let tunSources: [IPAddress]
-    private let responders: [NeighborResponder]
+    private var responders: [NeighborResponder]
 
     public init(configuration: ProxyConfiguration, mtu: Int) {
         self.configuration = configuration
         self.mtu = mtu
         peerMACs = Array(repeating: nil, count: configuration.peers.count)
         tunSources = configuration.tun.addresses.map(\.address)
+        responders = []
+        responders = configuration.peers.map { responder(vni: $0.vni) }
+    }
+
+    private func responder(vni: UInt32) -> NeighborResponder {
         let hosts = configuration.tun.addresses.compactMap { IPPrefix(address: $0.address, length: $0.isIPv6 ? 128 : 32) }
-        responders = configuration.peers.map { NeighborResponder(mac: Self.mac(vni: $0.vni), answersFor: hosts) }
+        return NeighborResponder(mac: Self.mac(vni: vni), answersFor: hosts)
+    }
+
+    /// Takes new peers and routes (SIGHUP): a peer kept with the same endpoint and VNI keeps
+    /// the MAC address learned for it, so its flows go on without a new resolution.
+    public func reconfigure(_ new: ProxyConfiguration) {
+        var macs: [MACAddress?] = []
+        for peer in new.peers {
+            let old = configuration.peers.firstIndex { $0.endpoint == peer.endpoint && $0.vni == peer.vni }
+            macs.append(old.flatMap { peerMACs[$0] })
+        }
+        configuration = new
+        peerMACs = macs
+        responders = new.peers.map { responder(vni: $0.vni) }
     }
 
     /// The proxy's MAC on a VNI: locally administered, unicast, 02:00:00 and the VNI.
@@ -72,15 +90,16 @@ public final class ProxyEngine {
         let frame = vxlan.payload
         guard let ethernet = try? EthernetHeader(frame) else { return .drop(.malformed) }
         if !ethernet.source.isMulticast { peerMACs[peer] = ethernet.source }
+        let isSolicitation = ethernet.etherType == EtherType.ipv6 && Self.isNeighborSolicitation(ethernet.payload)
         switch ethernet.etherType {
-        case EtherType.arp, EtherType.ipv6 where Self.isNeighborSolicitation(ethernet.payload):
+        case _ where ethernet.etherType == EtherType.arp || isSolicitation:
             guard reply.count > VXLANHeader.length,
                   let length = responders[peer].reply(to: frame, into: UnsafeMutableRawBufferPointer(rebasing: reply[VXLANHeader.length...]))
-            else { return ethernet.etherType == EtherType.arp ? .drop(.unsupportedFrame) : deliver(ethernet.payload, into: tun) }
+            else { return ethernet.etherType == EtherType.arp ? .drop(.unsupportedFrame) : deliver(ethernet.payload, from: peer, into: tun) }
             _ = try? VXLANHeader.write(into: reply, vni: vxlan.vni)
             return .reply(peer: peer, length: VXLANHeader.length + length)
         case EtherType.ipv4, EtherType.ipv6:
-            return deliver(ethernet.payload, into: tun)
+            return deliver(ethernet.payload, from: peer, into: tun)
         default:
             return .drop(.unsupportedFrame)
         }
@@ -92,7 +111,7 @@ public final class ProxyEngine {
 
     /// Copies the inner IP packet (without Ethernet padding) to the TUN buffer and finishes a
     /// transport checksum left partial.
-    private func deliver(_ payload: UnsafeRawBufferPointer, into tun: UnsafeMutableRawBufferPointer) -> Ingress {
+    private func deliver(_ payload: UnsafeRawBufferPointer, from peer: Int, into tun: UnsafeMutableRawBufferPointer) -> Ingress {
         var walker = LayerWalker(payload, linkType: .raw)
         guard let ipLayer = try? walker.next() else { return .drop(.malformed) }
         let datagram: UnsafeRawBufferPointer
@@ -126,7 +145,7 @@ public final class ProxyEngine {
         default:
             break
         }
-        return .deliver(length: datagram.count)
+        return .deliver(peer: peer, length: datagram.count)
     }
 
     /// The same pseudo-header context, pointing into the copy.
@@ -140,8 +159,12 @@ public final class ProxyEngine {
 
     /// Decides for the inner packet at `slot[packetOffset..<packetOffset+length]`; on `.send`
     /// the VXLAN and inner Ethernet headers are written into the headroom in front of it.
+    ///
+    /// - Parameter largestSegment: for a GSO super-packet, the size of the largest packet it
+    ///   stands for: that, not `length`, is held against the MTU.
     public func egress(
-        slot: UnsafeMutableRawBufferPointer, packetOffset: Int, length: Int, reply: UnsafeMutableRawBufferPointer
+        slot: UnsafeMutableRawBufferPointer, packetOffset: Int, length: Int, largestSegment: Int? = nil,
+        reply: UnsafeMutableRawBufferPointer
     ) -> Egress {
         let packet = UnsafeRawBufferPointer(rebasing: slot[packetOffset..<(packetOffset + length)])
         guard let first = packet.first else { return .drop(.malformed) }
@@ -160,7 +183,7 @@ public final class ProxyEngine {
             }
         }
         guard peer >= 0 else { return .drop(.noRoute) }
-        if length > mtu {
+        if largestSegment ?? length > mtu {
             if let n = TooBigMessage.write(for: packet, mtu: mtu, sources: tunSources, into: reply) { return .tooBig(length: n) }
             return .drop(.tooBig)
         }
@@ -181,8 +204,7 @@ public final class ProxyEngine {
             return .drop(.malformed)
         }
         let hash = FlowKey(packet: packet)?.stableHash ?? 0
-        return .send(peer: peer, start: start, length: headers + length,
-                     sourcePort: VXLANEncapsulator.sourcePort(forFlowHash: hash))
+        return .send(peer: peer, start: start, length: headers + length, flowHash: hash)
     }
 
     /// An ARP request (IPv4) for `destination`, as a VXLAN payload; IPv6 resolution waits for

@@ -1,0 +1,57 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Asks a running proxy over its control socket (in the calling thread's network namespace).
+public enum ControlClient {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Sends `request` (`status`, `flows N`) to the proxy of TUN device `tun`; returns the JSON.
+    public static func request(_ request: String, tun: String) throws(Failure) -> Data {
+        let name = ControlSocketAddress.name(tun: tun)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard ControlSocketAddress.with(name, { connect(fd, $0, $1) }) == 0 else {
+            throw Failure(description: "no proxy with device \(tun) answers here (@\(name): \(String(cString: strerror(errno))))")
+        }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let line = Array((request + "\n").utf8)
+        guard send(fd, line, line.count, Int32(MSG_NOSIGNAL)) == line.count else {
+            throw Failure(description: "send to @\(name): \(String(cString: strerror(errno)))")
+        }
+        var answer = Data()
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { throw Failure(description: "read from @\(name): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            answer.append(contentsOf: chunk[..<n])
+        }
+        return answer
+    }
+
+    /// The proxy's status.
+    public static func status(tun: String) throws(Failure) -> ProxyStatus {
+        try decode(ProxyStatus.self, request("status", tun: tun))
+    }
+
+    /// The proxy's top flows by bytes.
+    public static func flows(tun: String, top: Int) throws(Failure) -> [FlowReport] {
+        try decode([FlowReport].self, request("flows \(top)", tun: tun))
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(Failure) -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(type, from: data)
+        } catch {
+            throw Failure(description: "unexpected answer: \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+    }
+}

@@ -1,0 +1,314 @@
+import Foundation
+import Packet
+import Synchronization
+import Tun
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One forwarding thread: one TUN queue and one underlay receive socket, polled together.
+///
+/// TUN to underlay: packets are read in batches; a GSO super-packet (TUN offloads) is cut into
+/// its segments, each behind its own VXLAN and inner Ethernet headers, laid out back to back
+/// and handed to the kernel as one UDP GSO send. Underlay to TUN: datagrams are received in
+/// batches (UDP GRO may have merged a peer's run), and consecutive TCP segments of a flow are
+/// merged again into one super-packet for the TUN device.
+///
+/// Everything the worker changes per packet sits in `state`, behind a lock taken once per
+/// batch: the control socket and the metrics read it between batches, and a reload swaps the
+/// peers there. Buffers are made once, in `run`; nothing is allocated per packet.
+final class ProxyWorker: @unchecked Sendable {
+    struct State {
+        let engine: ProxyEngine
+        let flows: FlowTable
+        var counters: ProxyCounters
+        let sender: DatagramSender
+        var peerKeys: [String]
+        var flowIdle: UInt64
+    }
+
+    let index: Int
+    let state: Locked<State>
+    private let queue: TunQueue
+    private let socket: UnderlaySocket
+    private let poller: TunPoller
+    private let recorder: PacketRecorder?
+    private let listen: SocketEndpoint
+    private let coalesce: Bool
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(index: Int, queue: TunQueue, socket: UnderlaySocket, senders: [UnderlaySocket],
+         configuration: ProxyConfiguration, mtu: Int, recorder: PacketRecorder?) throws {
+        self.index = index
+        self.queue = queue
+        self.socket = socket
+        self.recorder = recorder
+        listen = configuration.listen
+        coalesce = queue.hasVirtioHeader
+        poller = try TunPoller([queue])
+        try poller.add(descriptor: socket.descriptor)
+        let sender = DatagramSender(sockets: senders)
+        sender.setPeers(configuration.peers.map(\.endpoint))
+        state = Locked(State(
+            engine: ProxyEngine(configuration: configuration, mtu: mtu), flows: FlowTable(capacity: 65_536),
+            counters: ProxyCounters(peers: configuration.peers.count), sender: sender,
+            peerKeys: configuration.peers.map(Self.key), flowIdle: UInt64(configuration.flowIdleTimeout * 1e9)))
+    }
+
+    static func key(_ peer: ProxyConfiguration.Peer) -> String { "\(peer.endpoint) vni \(peer.vni)" }
+
+    /// Starts the worker's thread. The thread inherits the caller's network namespace.
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "proxy-worker-\(index)"
+        thread.start()
+    }
+
+    /// Asks the thread to stop and waits until it has.
+    func stop() {
+        poller.stop()
+        finished.wait()
+    }
+
+    /// Applies new peers and routes between two batches.
+    func reconfigure(_ configuration: ProxyConfiguration) {
+        state.withLock { s in
+            let keys = configuration.peers.map(Self.key)
+            s.engine.reconfigure(configuration)
+            s.sender.setPeers(configuration.peers.map(\.endpoint))
+            s.counters = s.counters.remapped(from: s.peerKeys, to: keys)
+            s.peerKeys = keys
+            s.flowIdle = UInt64(configuration.flowIdleTimeout * 1e9)
+        }
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
+    private struct Buffers: ~Copyable {
+        let batch = PacketBatch(capacity: 64, headroom: 128, maximumPacketSize: 65_535)
+        /// Where super-packets are cut into back-to-back VXLAN datagrams for one GSO send.
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        var arenaUsed = 0
+        let lengths = UnsafeMutableBufferPointer<Int>.allocate(capacity: 256)
+        let tun = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
+        let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 64)
+        let receiver = DatagramReceiver(capacity: 32)
+        var coalescer = TCPCoalescer()
+
+        deinit {
+            arena.deallocate()
+            lengths.deallocate()
+            tun.deallocate()
+            reply.deallocate()
+        }
+    }
+
+    private func run() {
+        var buffers = Buffers()
+        var lastHousekeeping = Self.monotonicNanoseconds()
+        while !poller.isStopped {
+            _ = poller.wait(milliseconds: 250)
+            if poller.isStopped { break }
+            let now = Self.monotonicNanoseconds()
+            state.withLock { s in
+                fromTun(&s, &buffers, now: now)
+                fromUnderlay(&s, &buffers, now: now)
+                let outcome = s.sender.take()
+                s.counters.errors &+= UInt64(outcome.failed)
+                if now &- lastHousekeeping > 1_000_000_000 {
+                    s.flows.expire(now: now, idle: s.flowIdle)
+                    lastHousekeeping = now
+                }
+            }
+            if now == lastHousekeeping { recorder?.flush() }
+        }
+    }
+
+    // MARK: TUN to underlay
+
+    private func fromTun(_ s: inout State, _ b: inout Buffers, now: UInt64) {
+        let batch = b.batch
+        guard let n = try? queue.read(into: batch), n > 0 else { return }
+        b.arenaUsed = 0
+        for i in 0..<n {
+            let slot = batch.slot(i)
+            let offset = batch.headroom
+            let length = batch.length(i)
+            let header = batch.virtioHeader(i)
+            let packet = UnsafeMutableRawBufferPointer(rebasing: slot[offset..<(offset + length)])
+            let isSuper = header.gsoType != .none && header.gsoSize > 0
+            if !isSuper && header.needsChecksum {
+                try? GSOSplitter.completeChecksum(packet, start: Int(header.checksumStart), offset: Int(header.checksumOffset))
+            }
+            let key = FlowKey(packet: UnsafeRawBufferPointer(packet))
+            if let key { s.flows.record(key, bytes: length, now: now) }
+            recorder?.inner(UnsafeRawBufferPointer(packet))
+            var largest: Int?
+            if isSuper {
+                guard let headers = Self.headersLength(UnsafeRawBufferPointer(packet)) else {
+                    s.counters.drop(.malformed)
+                    continue
+                }
+                largest = headers + Int(header.gsoSize)
+            }
+            let decision = s.engine.egress(slot: slot, packetOffset: offset, length: length, largestSegment: largest, reply: b.reply)
+            switch decision {
+            case let .send(peer, start, sent, hash):
+                if isSuper {
+                    sendSuperPacket(&s, &b, slot: slot, headersAt: start, packet: UnsafeRawBufferPointer(packet),
+                                    header: header, peer: peer, hash: hash)
+                } else {
+                    let datagram = UnsafeRawBufferPointer(rebasing: slot[start..<(start + sent)])
+                    s.sender.enqueue(datagram, peer: peer, flowHash: hash)
+                    count(&s, peer: peer, packets: 1, bytes: length)
+                    recorder.map { record(datagram, on: $0, peer: s.engine.configuration.peers[peer].endpoint) }
+                }
+            case let .tooBig(replyLength):
+                s.counters.tunPacketsIn &+= 1
+                try? queue.write(UnsafeRawBufferPointer(rebasing: b.reply[..<replyLength]), virtio: VirtioNetHeader())
+                s.counters.drop(.tooBig)
+            case let .resolve(peer, replyLength):
+                s.counters.tunPacketsIn &+= 1
+                s.sender.sendNow(UnsafeRawBufferPointer(rebasing: b.reply[..<replyLength]), peer: peer)
+                s.counters.drop(.unresolved)
+            case let .drop(reason):
+                s.counters.tunPacketsIn &+= 1
+                s.counters.drop(reason)
+            }
+        }
+        s.sender.flush()
+    }
+
+    private func count(_ s: inout State, peer: Int, packets: Int, bytes: Int) {
+        s.counters.tunPacketsIn &+= UInt64(packets)
+        s.counters.tunBytesIn &+= UInt64(bytes)
+        s.counters.underlayDatagramsOut &+= UInt64(packets)
+        s.counters.peerPacketsOut[peer] &+= UInt64(packets)
+        s.counters.peerBytesOut[peer] &+= UInt64(bytes)
+    }
+
+    private func record(_ datagram: UnsafeRawBufferPointer, on recorder: PacketRecorder, peer: SocketEndpoint) {
+        recorder.outer(datagram, from: listen, to: peer)
+    }
+
+    /// IP + TCP/UDP header length of a plain IPv4/IPv6 packet.
+    private static func headersLength(_ p: UnsafeRawBufferPointer) -> Int? {
+        guard let first = p.first else { return nil }
+        let ip = first >> 4 == 6 ? 40 : Int(first & 0x0F) * 4
+        guard p.count >= ip + 8 else { return nil }
+        let proto = first >> 4 == 6 ? p[6] : p[9]
+        if proto == IPProtocol.udp { return ip + 8 }
+        guard proto == IPProtocol.tcp, p.count >= ip + 20 else { return nil }
+        return ip + Int(p[ip + 12] >> 4) * 4
+    }
+
+    /// Cuts a super-packet into segments, each behind a copy of the VXLAN + Ethernet headers the
+    /// engine wrote at `headersAt`, and queues them as UDP GSO sends (at most 64 KiB each).
+    private func sendSuperPacket(
+        _ s: inout State, _ b: inout Buffers, slot: UnsafeMutableRawBufferPointer, headersAt: Int,
+        packet: UnsafeRawBufferPointer, header: VirtioNetHeader, peer: Int, hash: UInt32
+    ) {
+        let outer = VXLANHeader.length + EthernetHeader.length
+        guard let headers = Self.headersLength(packet) else { return }
+        let size = Int(header.gsoSize)
+        let stride = outer + headers + size
+        let segments = (packet.count - headers + size - 1) / size
+        let need = segments * stride + outer
+        if b.arenaUsed + need > b.arena.count {
+            s.sender.flush()
+            b.arenaUsed = 0
+        }
+        guard need <= b.arena.count, segments <= b.lengths.count else {
+            s.counters.drop(.tooBig)
+            return
+        }
+        let region = UnsafeMutableRawBufferPointer(rebasing: b.arena[b.arenaUsed..<(b.arenaUsed + need)])
+        let written: Int
+        do {
+            written = try GSOSplitter.split(packet, header: header, into: UnsafeMutableRawBufferPointer(rebasing: region[outer...]),
+                                            slotSize: stride, lengths: b.lengths)
+        } catch {
+            s.counters.drop(.malformed)
+            return
+        }
+        b.arenaUsed += need
+        let prefix = UnsafeRawBufferPointer(rebasing: slot[headersAt..<(headersAt + outer)])
+        var bytes = 0
+        for k in 0..<written {
+            UnsafeMutableRawBufferPointer(rebasing: region[(k * stride)..<(k * stride + outer)]).copyMemory(from: prefix)
+            bytes += b.lengths[k]
+        }
+        // One GSO send may carry at most 64 KiB of UDP payload.
+        let perSend = max(1, 65_000 / stride)
+        var first = 0
+        while first < written {
+            let last = min(first + perSend, written) - 1
+            let start = first * stride
+            let end = last * stride + outer + b.lengths[last]
+            let datagram = UnsafeRawBufferPointer(rebasing: region[start..<end])
+            s.sender.enqueue(datagram, peer: peer, flowHash: hash, segmentSize: last > first ? stride : 0)
+            first = last + 1
+        }
+        if let recorder {
+            let endpoint = s.engine.configuration.peers[peer].endpoint
+            for k in 0..<written {
+                record(UnsafeRawBufferPointer(rebasing: region[(k * stride)..<(k * stride + outer + b.lengths[k])]),
+                       on: recorder, peer: endpoint)
+            }
+        }
+        count(&s, peer: peer, packets: written, bytes: bytes)
+    }
+
+    // MARK: Underlay to TUN
+
+    private func fromUnderlay(_ s: inout State, _ b: inout Buffers, now: UInt64) {
+        let tun = b.tun
+        let reply = b.reply
+        _ = b.receiver.receive(from: socket) { datagram, source in
+            s.counters.underlayDatagramsIn &+= 1
+            recorder?.outer(datagram, from: source, to: listen)
+            switch s.engine.ingress(datagram, from: source.address, tun: tun, reply: reply) {
+            case let .deliver(peer, length):
+                let packet = UnsafeRawBufferPointer(rebasing: tun[..<length])
+                s.counters.peerPacketsIn[peer] &+= 1
+                s.counters.peerBytesIn[peer] &+= UInt64(length)
+                if let key = FlowKey(packet: packet) { s.flows.record(key, bytes: length, now: now) }
+                recorder?.inner(packet)
+                if coalesce {
+                    if !b.coalescer.append(packet) {
+                        flushCoalescer(&s, &b.coalescer)
+                        _ = b.coalescer.append(packet)
+                    }
+                } else {
+                    write(&s, packet, VirtioNetHeader())
+                }
+            case let .reply(peer, length):
+                s.sender.sendNow(UnsafeRawBufferPointer(rebasing: reply[..<length]), peer: peer)
+            case let .drop(reason):
+                s.counters.drop(reason)
+            }
+        }
+        flushCoalescer(&s, &b.coalescer)
+    }
+
+    private func flushCoalescer(_ s: inout State, _ coalescer: inout TCPCoalescer) {
+        coalescer.finish { packet, header in write(&s, packet, header) }
+    }
+
+    private func write(_ s: inout State, _ packet: UnsafeRawBufferPointer, _ header: VirtioNetHeader) {
+        do {
+            try queue.write(packet, virtio: header)
+            s.counters.tunPacketsOut &+= 1
+            s.counters.tunBytesOut &+= UInt64(packet.count)
+        } catch {
+            s.counters.errors &+= 1
+        }
+    }
+}

@@ -256,6 +256,23 @@ public final class RouteSocket {
         guard rc == 0 else { throw .libnl(operation, rc) }
     }
 
+    /// Deletes the route to `destination` out of `device`.
+    public func deleteRoute(to destination: IPPrefix, device: String) throws(NetlinkError) {
+        let operation = "delete route \(destination.network) dev \(device)"
+        guard let route = rtnl_route_alloc() else { throw NetlinkError(operation, reason: "out of memory") }
+        defer { rtnl_route_put(route) }
+        let family = destination.isIPv6 ? AF_INET6 : AF_INET
+        let dst = try Self.address(destination.network.description, operation, family: family)
+        defer { nl_addr_put(dst) }
+        rtnl_route_set_family(route, UInt8(family))
+        rtnl_route_set_dst(route, dst)
+        guard let hop = rtnl_route_nh_alloc() else { throw NetlinkError(operation, reason: "out of memory") }
+        rtnl_route_nh_set_ifindex(hop, try index(of: device))
+        rtnl_route_add_nexthop(route, hop)
+        let rc = rtnl_route_delete(socket, route, 0)
+        guard rc == 0 else { throw .libnl(operation, rc) }
+    }
+
     /// The main-table unicast routes of this namespace.
     public func routes() throws(NetlinkError) -> [RouteInfo] {
         var cache: OpaquePointer?

@@ -3,6 +3,14 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v4(IPv4Address)
     case v6(IPv6Address)
 
+    /// Multicast (224.0.0.0/4, ff00::/8), broadcast or unspecified: never a neighbour's address.
+    public var isMulticastOrUnspecified: Bool {
+        switch self {
+        case let .v4(a): a.rawValue == 0 || a.rawValue >> 28 == 0xE || a.rawValue == .max
+        case let .v6(a): (a.high == 0 && a.low == 0) || a.high >> 56 == 0xFF
+        }
+    }
+
     /// Parses either family's text form.
     public init?(_ text: some StringProtocol) {
         if let v4 = IPv4Address(text) {

@@ -56,6 +56,9 @@ public final class ProxyDaemon: @unchecked Sendable {
             try? NetworkNamespace.writeSysctl("net.ipv6.conf.\(device.name).accept_dad", "0")
             try socket.change(device.name, up: true, mtu: mtu)
             for address in configuration.tun.addresses { try socket.addAddress(address, to: device.name) }
+            for route in Self.deviceRoutes(configuration) {
+                try socket.addRoute(to: route, via: nil, device: device.name, ipv6: route.isIPv6)
+            }
         } catch {
             device.close()
             throw Failure(description: "tun \(device.name): \(error)")
@@ -82,9 +85,10 @@ public final class ProxyDaemon: @unchecked Sendable {
         }
         do {
             var made: [ProxyWorker] = []
+            let neighbors = PeerMACTable()
             for i in 0..<workerCount {
                 made.append(try ProxyWorker(index: i, queue: device.queues[i], socket: receivers[i], senders: senders,
-                                            configuration: configuration, mtu: mtu, recorder: recorder))
+                                            configuration: configuration, mtu: mtu, neighbors: neighbors, recorder: recorder))
             }
             workers = made
         } catch {
@@ -97,6 +101,19 @@ public final class ProxyDaemon: @unchecked Sendable {
             "offloads": "\(device.offloads)", "gro": "\(receivers.first?.hasGRO ?? false)",
             "source_ports": "\(senders.map { String($0.port) }.joined(separator: ","))", "peers": "\(configuration.peers.count)",
         ])
+    }
+
+    /// The peers' routes that the device's own subnets do not already cover: the proxy routes
+    /// them into its device, as wg-quick does with AllowedIPs, so that a remote site's prefix
+    /// needs no route of its own.
+    static func deviceRoutes(_ configuration: ProxyConfiguration) -> [IPPrefix] {
+        let connected = configuration.tun.addresses.map(\.network)
+        var routes: [IPPrefix] = []
+        for route in configuration.peers.flatMap(\.routes) where !routes.contains(route) {
+            let covered = connected.contains { $0.isIPv6 == route.isIPv6 && $0.length <= route.length && $0.contains(route.address) }
+            if !covered { routes.append(route) }
+        }
+        return routes
     }
 
     /// The MTU of the interface that holds the listen address (or, for a wildcard address, the
@@ -142,6 +159,17 @@ public final class ProxyDaemon: @unchecked Sendable {
                 $0.lastReloadError = reason
             }
             throw Failure(description: reason)
+        }
+        let (old, added) = (Set(Self.deviceRoutes(current)), Self.deviceRoutes(new))
+        if let socket = try? RouteSocket() {
+            for route in added where !old.contains(route) {
+                do { try socket.addRoute(to: route, via: nil, device: device.name, ipv6: route.isIPv6) }
+                catch { logger.warning("reload: \(error)") }
+            }
+            for route in old where !added.contains(route) {
+                do { try socket.deleteRoute(to: route, device: device.name) }
+                catch { logger.warning("reload: \(error)") }
+            }
         }
         for worker in workers { worker.reconfigure(new) }
         shared.withLock {

@@ -38,7 +38,7 @@ final class ProxyWorker: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(index: Int, queue: TunQueue, socket: UnderlaySocket, senders: [UnderlaySocket],
-         configuration: ProxyConfiguration, mtu: Int, recorder: PacketRecorder?) throws {
+         configuration: ProxyConfiguration, mtu: Int, neighbors: PeerMACTable, recorder: PacketRecorder?) throws {
         self.index = index
         self.queue = queue
         self.socket = socket
@@ -50,12 +50,10 @@ final class ProxyWorker: @unchecked Sendable {
         let sender = DatagramSender(sockets: senders)
         sender.setPeers(configuration.peers.map(\.endpoint))
         state = Locked(State(
-            engine: ProxyEngine(configuration: configuration, mtu: mtu), flows: FlowTable(capacity: 65_536),
+            engine: ProxyEngine(configuration: configuration, mtu: mtu, neighbors: neighbors), flows: FlowTable(capacity: 65_536),
             counters: ProxyCounters(peers: configuration.peers.count), sender: sender,
-            peerKeys: configuration.peers.map(Self.key), flowIdle: UInt64(configuration.flowIdleTimeout * 1e9)))
+            peerKeys: configuration.peers.map(ProxyEngine.key), flowIdle: UInt64(configuration.flowIdleTimeout * 1e9)))
     }
-
-    static func key(_ peer: ProxyConfiguration.Peer) -> String { "\(peer.endpoint) vni \(peer.vni)" }
 
     /// Starts the worker's thread. The thread inherits the caller's network namespace.
     func start() {
@@ -76,7 +74,7 @@ final class ProxyWorker: @unchecked Sendable {
     /// Applies new peers and routes between two batches.
     func reconfigure(_ configuration: ProxyConfiguration) {
         state.withLock { s in
-            let keys = configuration.peers.map(Self.key)
+            let keys = configuration.peers.map(ProxyEngine.key)
             s.engine.reconfigure(configuration)
             s.sender.setPeers(configuration.peers.map(\.endpoint))
             s.counters = s.counters.remapped(from: s.peerKeys, to: keys)
@@ -101,6 +99,7 @@ final class ProxyWorker: @unchecked Sendable {
         let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 64)
         let receiver = DatagramReceiver(capacity: 32)
         var coalescer = TCPCoalescer()
+        var pending = PendingPackets()
 
         deinit {
             arena.deallocate()
@@ -114,10 +113,13 @@ final class ProxyWorker: @unchecked Sendable {
         var buffers = Buffers()
         var lastHousekeeping = Self.monotonicNanoseconds()
         while !poller.isStopped {
-            _ = poller.wait(milliseconds: 250)
+            // While packets wait for a peer's MAC, look again soon: another worker may learn it.
+            _ = poller.wait(milliseconds: buffers.pending.count > 0 ? 20 : 250)
             if poller.isStopped { break }
             let now = Self.monotonicNanoseconds()
             state.withLock { s in
+                s.engine.refreshNeighbors()
+                if buffers.pending.count > 0 { retryPending(&s, &buffers, now: now) }
                 fromTun(&s, &buffers, now: now)
                 fromUnderlay(&s, &buffers, now: now)
                 let outcome = s.sender.take()
@@ -177,13 +179,37 @@ final class ProxyWorker: @unchecked Sendable {
             case let .resolve(peer, replyLength):
                 s.counters.tunPacketsIn &+= 1
                 s.sender.sendNow(UnsafeRawBufferPointer(rebasing: b.reply[..<replyLength]), peer: peer)
-                s.counters.drop(.unresolved)
+                if isSuper || !b.pending.hold(UnsafeRawBufferPointer(packet), now: now) { s.counters.drop(.unresolved) }
             case let .drop(reason):
                 s.counters.tunPacketsIn &+= 1
                 s.counters.drop(reason)
             }
         }
         s.sender.flush()
+    }
+
+    /// Sends the held packets whose peer is now known.
+    private func retryPending(_ s: inout State, _ b: inout Buffers, now: UInt64) {
+        let reply = b.reply
+        let expired = b.pending.retry(now: now) { slot, length in
+            let offset = PendingPackets.headroom
+            switch s.engine.egress(slot: slot, packetOffset: offset, length: length, reply: reply) {
+            case let .send(peer, start, sent, hash):
+                let datagram = UnsafeRawBufferPointer(rebasing: slot[start..<(start + sent)])
+                s.sender.enqueue(datagram, peer: peer, flowHash: hash)
+                count(&s, peer: peer, packets: 1, bytes: length)
+                s.counters.tunPacketsIn &-= 1  // counted when it was read
+                recorder.map { record(datagram, on: $0, peer: s.engine.configuration.peers[peer].endpoint) }
+                return true
+            case .resolve:
+                return false
+            case .tooBig, .drop:
+                s.counters.drop(.unresolved)
+                return true
+            }
+        }
+        s.sender.flush()
+        s.counters.drop(.unresolved, count: UInt64(expired))
     }
 
     private func count(_ s: inout State, peer: Int, packets: Int, bytes: Int) {
@@ -291,6 +317,8 @@ final class ProxyWorker: @unchecked Sendable {
                 }
             case let .reply(peer, length):
                 s.sender.sendNow(UnsafeRawBufferPointer(rebasing: reply[..<length]), peer: peer)
+            case .absorbed:
+                break
             case let .drop(reason):
                 s.counters.drop(reason)
             }

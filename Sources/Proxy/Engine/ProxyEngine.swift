@@ -15,6 +15,9 @@ public final class ProxyEngine {
         case deliver(peer: Int, length: Int)
         /// Send `length` bytes of the reply buffer (VXLAN header and frame) to peer `peer`.
         case reply(peer: Int, length: Int)
+        /// A neighbour discovery answer (ARP reply, advertisement): it taught the proxy the
+        /// peer's MAC, and there is nothing to forward.
+        case absorbed
         case drop(DropReason)
     }
 
@@ -33,34 +36,50 @@ public final class ProxyEngine {
     public private(set) var configuration: ProxyConfiguration
     public let mtu: Int
     private var peerMACs: [MACAddress?]
+    /// Where the workers share what each learned; `peerMACs` is this engine's copy.
+    private let neighbors: PeerMACTable
+    private var neighborGeneration = -1
+    private var peerKeys: [String]
     private let tunSources: [IPAddress]
     private var responders: [NeighborResponder]
 
-    public init(configuration: ProxyConfiguration, mtu: Int) {
+    public init(configuration: ProxyConfiguration, mtu: Int, neighbors: PeerMACTable = PeerMACTable()) {
         self.configuration = configuration
         self.mtu = mtu
+        self.neighbors = neighbors
+        peerKeys = configuration.peers.map(Self.key)
         peerMACs = Array(repeating: nil, count: configuration.peers.count)
         tunSources = configuration.tun.addresses.map(\.address)
         responders = []
-        responders = configuration.peers.map { responder(vni: $0.vni) }
+        responders = configuration.peers.map { responder(for: $0) }
     }
 
-    private func responder(vni: UInt32) -> NeighborResponder {
+    private func responder(for peer: ProxyConfiguration.Peer) -> NeighborResponder {
         let hosts = configuration.tun.addresses.compactMap { IPPrefix(address: $0.address, length: $0.isIPv6 ? 128 : 32) }
-        return NeighborResponder(mac: Self.mac(vni: vni), answersFor: hosts)
+        return NeighborResponder(mac: Self.mac(vni: peer.vni), answersFor: hosts,
+                                 routesAllBut: peer.routes + configuration.tun.addresses.map(\.network))
     }
+
+    /// A peer's identity across reloads: endpoint and VNI.
+    static func key(_ peer: ProxyConfiguration.Peer) -> String { "\(peer.endpoint) vni \(peer.vni)" }
 
     /// Takes new peers and routes (SIGHUP): a peer kept with the same endpoint and VNI keeps
     /// the MAC address learned for it, so its flows go on without a new resolution.
     public func reconfigure(_ new: ProxyConfiguration) {
-        var macs: [MACAddress?] = []
-        for peer in new.peers {
-            let old = configuration.peers.firstIndex { $0.endpoint == peer.endpoint && $0.vni == peer.vni }
-            macs.append(old.flatMap { peerMACs[$0] })
-        }
         configuration = new
-        peerMACs = macs
-        responders = new.peers.map { responder(vni: $0.vni) }
+        peerKeys = new.peers.map(Self.key)
+        peerMACs = neighbors.lookup(peerKeys)
+        neighborGeneration = neighbors.generation
+        responders = new.peers.map { responder(for: $0) }
+    }
+
+    /// Takes what other workers learned; call once per batch.
+    @inline(__always)
+    public func refreshNeighbors() {
+        let generation = neighbors.generation
+        guard generation != neighborGeneration else { return }
+        neighborGeneration = generation
+        peerMACs = neighbors.lookup(peerKeys)
     }
 
     /// The proxy's MAC on a VNI: locally administered, unicast, 02:00:00 and the VNI.
@@ -89,13 +108,16 @@ public final class ProxyEngine {
         guard peer >= 0 else { return .drop(.wrongVNI) }
         let frame = vxlan.payload
         guard let ethernet = try? EthernetHeader(frame) else { return .drop(.malformed) }
-        if !ethernet.source.isMulticast { peerMACs[peer] = ethernet.source }
+        if !ethernet.source.isMulticast, peerMACs[peer] != ethernet.source {
+            peerMACs[peer] = ethernet.source
+            neighbors.learn(ethernet.source, for: peerKeys[peer])
+        }
         let isSolicitation = ethernet.etherType == EtherType.ipv6 && Self.isNeighborSolicitation(ethernet.payload)
         switch ethernet.etherType {
         case _ where ethernet.etherType == EtherType.arp || isSolicitation:
             guard reply.count > VXLANHeader.length,
                   let length = responders[peer].reply(to: frame, into: UnsafeMutableRawBufferPointer(rebasing: reply[VXLANHeader.length...]))
-            else { return ethernet.etherType == EtherType.arp ? .drop(.unsupportedFrame) : deliver(ethernet.payload, from: peer, into: tun) }
+            else { return ethernet.etherType == EtherType.arp ? arpWithoutReply(ethernet.payload) : deliver(ethernet.payload, from: peer, into: tun) }
             _ = try? VXLANHeader.write(into: reply, vni: vxlan.vni)
             return .reply(peer: peer, length: VXLANHeader.length + length)
         case EtherType.ipv4, EtherType.ipv6:
@@ -103,6 +125,12 @@ public final class ProxyEngine {
         default:
             return .drop(.unsupportedFrame)
         }
+    }
+
+    /// ARP replies teach the peer's MAC (already learned above); requests for addresses the
+    /// proxy does not answer for are dropped.
+    private func arpWithoutReply(_ arp: UnsafeRawBufferPointer) -> Ingress {
+        arp.count >= 8 && arp[6] == 0 && arp[7] == 2 ? .absorbed : .drop(.unsupportedFrame)
     }
 
     private static func isNeighborSolicitation(_ packet: UnsafeRawBufferPointer) -> Bool {
@@ -207,9 +235,18 @@ public final class ProxyEngine {
         return .send(peer: peer, start: start, length: headers + length, flowHash: hash)
     }
 
-    /// An ARP request (IPv4) for `destination`, as a VXLAN payload; IPv6 resolution waits for
-    /// the peer's own traffic (its solicitations teach the proxy its MAC).
+    /// An ARP request (IPv4) or a neighbour solicitation (IPv6) for `destination`, from the
+    /// proxy's own address of that family, as a VXLAN payload.
     private func resolution(for destination: IPAddress, vni: UInt32, into out: UnsafeMutableRawBufferPointer) -> Int? {
+        if case let .v6(target) = destination {
+            guard case let .v6(source)? = tunSources.first(where: { $0.isIPv6 }), out.count > VXLANHeader.length,
+                  let peer = configuration.peers.firstIndex(where: { $0.vni == vni }),
+                  let n = responders[peer].solicitation(for: target, from: source,
+                                                        into: UnsafeMutableRawBufferPointer(rebasing: out[VXLANHeader.length...])),
+                  (try? VXLANHeader.write(into: out, vni: vni)) != nil
+            else { return nil }
+            return VXLANHeader.length + n
+        }
         guard case let .v4(target) = destination, case let .v4(sender)? = tunSources.first(where: { !$0.isIPv6 }),
               out.count >= VXLANHeader.length + 42
         else { return nil }

@@ -1,23 +1,37 @@
 import Packet
 
-/// Answers the neighbour discovery a kernel vxlan peer sends before it can address a frame:
-/// ARP requests (IPv4) and neighbour solicitations (IPv6) for the proxy's own addresses and
-/// for the prefixes routed through it, with the proxy's MAC for that VNI.
+/// Answers the neighbour discovery a peer sends before it can address a frame: ARP requests
+/// (IPv4) and neighbour solicitations (IPv6) for the proxy's own addresses and for what it
+/// routes, with the proxy's MAC for that VNI.
+///
+/// "What it routes" is proxy ARP as a router does it: every address except those the asking
+/// peer's own routes hold (the asker reaches them itself) and the rest of the proxy's overlay
+/// subnets (other hosts there answer for themselves). So a kernel vxlan peer resolving
+/// 10.200.0.2 gets an answer only if that is the proxy's address, and a proxy resolving a host
+/// on the far site's LAN gets one from the proxy in front of it.
 ///
 /// It writes the reply frame into the caller's buffer; nothing is allocated.
 public struct NeighborResponder: Sendable {
     /// The MAC the proxy uses on this VNI.
     public let mac: MACAddress
-    /// Addresses and prefixes the proxy answers for.
+    /// Addresses and prefixes the proxy always answers for.
     public let prefixes: [IPPrefix]
+    /// With `routesOthers`, the addresses it does not answer for.
+    public let excluded: [IPPrefix]
+    /// Answer for every address outside `excluded` too (proxy ARP).
+    public let routesOthers: Bool
 
-    public init(mac: MACAddress, answersFor prefixes: [IPPrefix]) {
+    public init(mac: MACAddress, answersFor prefixes: [IPPrefix], routesAllBut excluded: [IPPrefix]? = nil) {
         self.mac = mac
         self.prefixes = prefixes
+        self.excluded = excluded ?? []
+        routesOthers = excluded != nil
     }
 
     func owns(_ address: IPAddress) -> Bool {
-        prefixes.contains { $0.contains(address) }
+        if prefixes.contains(where: { $0.contains(address) }) { return true }
+        guard routesOthers, !address.isMulticastOrUnspecified else { return false }
+        return !excluded.contains { $0.isIPv6 == address.isIPv6 && $0.contains(address) }
     }
 
     /// If `frame` (an inner Ethernet frame) asks for an address the proxy answers for, writes
@@ -52,6 +66,34 @@ public struct NeighborResponder: Sendable {
             return nil
         }
         return 42
+    }
+
+    /// A neighbour solicitation from `source` for `target` (RFC 4861 section 7.2.2: to the
+    /// solicited-node multicast address, with the source link-layer option); returns its length.
+    public func solicitation(for target: IPv6Address, from source: IPv6Address, into out: UnsafeMutableRawBufferPointer) -> Int? {
+        let length = 14 + 40 + 8 + 16 + 8
+        guard out.count >= length else { return nil }
+        let low24 = target.low & 0xFF_FFFF
+        let group = IPv6Address(high: 0xFF02_0000_0000_0000, low: 0x0000_0001_FF00_0000 | low24)
+        do {
+            try EthernetHeader.write(into: out, destination: MACAddress(rawValue: 0x3333_FF00_0000 | low24), source: mac,
+                                     etherType: EtherType.ipv6)
+            let packet = UnsafeMutableRawBufferPointer(rebasing: out[14..<length])
+            try IPv6Header.write(into: packet, source: source, destination: group, nextHeader: IPProtocol.icmpv6,
+                                 payloadLength: 32, hopLimit: 255)
+            let icmp = UnsafeMutableRawBufferPointer(rebasing: packet[40...])
+            target.write(to: icmp, at: 8)
+            icmp[24] = 1  // source link-layer address option
+            icmp[25] = 1
+            mac.write(to: icmp, at: 26)
+            let context = IPContext(addresses: UnsafeRawBufferPointer(rebasing: packet[8..<40]), upperLayerLength: 32,
+                                    isFragment: false)
+            try ICMPv6Header.write(into: icmp, type: ICMPv6Header.MessageType.neighborSolicitation, code: 0,
+                                   restOfHeader: 0, bodyLength: 24, context: context)
+        } catch {
+            return nil
+        }
+        return length
     }
 
     /// RFC 4861 section 7.2.4: solicited (unless the source is unspecified, as in DAD, when the

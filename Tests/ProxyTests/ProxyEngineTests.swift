@@ -21,7 +21,7 @@ struct ProxyEngineTests {
     }
 
     /// A VXLAN payload: header for `vni`, Ethernet from the peer, then `inner`.
-    static func vxlan(vni: UInt32, etherType: UInt16, _ inner: [UInt8], destination: MACAddress = ProxyEngine.mac(vni: 42)) -> [UInt8] {
+    static func vxlan(vni: UInt32, etherType: UInt16, _ inner: [UInt8], destination: MACAddress = ProxyEngine.mac(vni: 42, listen: SocketEndpoint("192.0.2.1:4789")!)) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 22) + inner
         bytes.withUnsafeMutableBytes { raw in
             _ = try? VXLANHeader.write(into: raw, vni: vni)
@@ -112,7 +112,7 @@ struct ProxyEngineTests {
                 Issue.record("no ARP")
                 return
             }
-            #expect(answer.operation == 2 && answer.senderMAC == ProxyEngine.mac(vni: 42))
+            #expect(answer.operation == 2 && answer.senderMAC == ProxyEngine.mac(vni: 42, listen: SocketEndpoint("192.0.2.1:4789")!))
         }
     }
 
@@ -151,7 +151,7 @@ struct ProxyEngineTests {
         Array(slot[start..<(start + sent)]).withUnsafeBytes { raw in
             #expect((try? VXLANHeader(raw))?.vni == 42)
             let eth = try? EthernetHeader(UnsafeRawBufferPointer(rebasing: raw[8...]))
-            #expect(eth?.destination == Self.peerMAC && eth?.source == ProxyEngine.mac(vni: 42))
+            #expect(eth?.destination == Self.peerMAC && eth?.source == ProxyEngine.mac(vni: 42, listen: SocketEndpoint("192.0.2.1:4789")!))
         }
         #expect(run(packet, to: "10.99.0.1") == .drop(.noRoute))
         var big = [UInt8](repeating: 0, count: 1500)

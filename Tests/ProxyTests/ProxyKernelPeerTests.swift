@@ -5,29 +5,10 @@ import Testing
 /// `netlab proxy` against a Linux vxlan device, in namespaces this test makes.
 @Suite("Proxy with a kernel vxlan peer", .serialized)
 struct ProxyKernelPeerTests {
-    static var netlab: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("netlab").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return ".build/debug/netlab"
-    }
+    static var netlab: String { ProxyFixture.netlab }
 
     @discardableResult
-    static func sh(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    static func sh(_ arguments: [String]) throws -> (Int32, String) { try ProxyFixture.sh(arguments) }
 
     @Test("ping both ways, a checked TCP transfer, unknown-peer and wrong-VNI drops counted, no device left")
     func kernelPeer() throws {

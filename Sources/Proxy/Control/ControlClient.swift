@@ -47,7 +47,6 @@ public enum ControlClient {
 
     private static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(Failure) -> T {
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
             return try decoder.decode(type, from: data)
         } catch {

@@ -70,7 +70,6 @@ final class ControlServer: @unchecked Sendable {
         while request.count < 256, read(client, &byte, 1) == 1, byte != UInt8(ascii: "\n") { request.append(byte) }
         let words = String(decoding: request, as: UTF8.self).split(separator: " ")
         let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
         var body: Data
         switch (words.first, daemon) {

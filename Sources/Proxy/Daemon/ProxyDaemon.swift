@@ -24,7 +24,12 @@ public final class ProxyDaemon: @unchecked Sendable {
     }
 
     private let shared: Mutex<Shared>
+    /// The TUN device's MTU.
     public let mtu: Int
+    /// The largest inner packet the underlay carries (its MTU less the VXLAN overhead): a
+    /// larger one gets ICMP "fragmentation needed" / "packet too big" back, whatever the
+    /// device's MTU says.
+    public let pathMTU: Int
     public let logger: Logger
     private let device: TunDevice
     private let workers: [ProxyWorker]
@@ -45,6 +50,8 @@ public final class ProxyDaemon: @unchecked Sendable {
         let underlayMTU = configuration.underlayMTU ?? Self.discoverMTU(for: configuration.listen)
         let mtu = configuration.effectiveMTU(underlayMTU: underlayMTU)
         self.mtu = mtu
+        let pathMTU = max(underlayMTU - configuration.overhead, 68)
+        self.pathMTU = pathMTU
         do {
             device = try TunDevice(.init(name: configuration.tun.name, queues: workerCount,
                                          offloads: configuration.tun.offloads ? .standard : []))
@@ -88,7 +95,7 @@ public final class ProxyDaemon: @unchecked Sendable {
             let neighbors = PeerMACTable()
             for i in 0..<workerCount {
                 made.append(try ProxyWorker(index: i, queue: device.queues[i], socket: receivers[i], senders: senders,
-                                            configuration: configuration, mtu: mtu, neighbors: neighbors, recorder: recorder))
+                                            configuration: configuration, mtu: pathMTU, neighbors: neighbors, recorder: recorder))
             }
             workers = made
         } catch {
@@ -97,7 +104,7 @@ public final class ProxyDaemon: @unchecked Sendable {
         }
         shared = Mutex(Shared(configuration: configuration))
         logger.info("ready", metadata: [
-            "tun": "\(device.name)", "mtu": "\(mtu)", "listen": "\(configuration.listen)", "workers": "\(workerCount)",
+            "tun": "\(device.name)", "mtu": "\(mtu)", "path_mtu": "\(pathMTU)", "listen": "\(configuration.listen)", "workers": "\(workerCount)",
             "offloads": "\(device.offloads)", "gro": "\(receivers.first?.hasGRO ?? false)",
             "source_ports": "\(senders.map { String($0.port) }.joined(separator: ","))", "peers": "\(configuration.peers.count)",
         ])
@@ -230,7 +237,7 @@ public final class ProxyDaemon: @unchecked Sendable {
         var drops: [String: UInt64] = [:]
         for reason in DropReason.allCases { drops[reason.rawValue] = c.drops(reason) }
         return ProxyStatus(
-            tun: device.name, mtu: mtu, listen: "\(configuration.listen)", workers: workers.count,
+            tun: device.name, mtu: mtu, pathMTU: pathMTU, listen: "\(configuration.listen)", workers: workers.count,
             offloads: device.offloads.isEmpty ? "" : "\(device.offloads)", configFile: configuration.file,
             pid: getpid(), uptimeSeconds: Date().timeIntervalSince(started), reloads: reloads, lastReloadError: lastError,
             peers: peers, tunPacketsIn: c.tunPacketsIn, tunBytesIn: c.tunBytesIn, tunPacketsOut: c.tunPacketsOut,

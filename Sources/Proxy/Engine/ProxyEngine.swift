@@ -56,7 +56,7 @@ public final class ProxyEngine {
 
     private func responder(for peer: ProxyConfiguration.Peer) -> NeighborResponder {
         let hosts = configuration.tun.addresses.compactMap { IPPrefix(address: $0.address, length: $0.isIPv6 ? 128 : 32) }
-        return NeighborResponder(mac: Self.mac(vni: peer.vni), answersFor: hosts,
+        return NeighborResponder(mac: mac(vni: peer.vni), answersFor: hosts,
                                  routesAllBut: peer.routes + configuration.tun.addresses.map(\.network))
     }
 
@@ -82,8 +82,17 @@ public final class ProxyEngine {
         peerMACs = neighbors.lookup(peerKeys)
     }
 
-    /// The proxy's MAC on a VNI: locally administered, unicast, 02:00:00 and the VNI.
-    public static func mac(vni: UInt32) -> MACAddress { MACAddress(rawValue: 0x0200_0000_0000 | UInt64(vni & 0xFF_FFFF)) }
+    /// The proxy's MAC on a VNI: locally administered and unicast (02), two bytes from a hash
+    /// of the underlay listen address, so two proxies on one overlay differ (a kernel bridge
+    /// learning both would otherwise see one MAC flap between them), then the 24-bit VNI.
+    public static func mac(vni: UInt32, listen: SocketEndpoint) -> MACAddress {
+        var hash: UInt32 = 0x811C_9DC5  // FNV-1a: stable across runs, unlike hashValue
+        for byte in listen.description.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        let salt = UInt64((hash ^ hash >> 16) & 0xFFFF)
+        return MACAddress(rawValue: 0x0200_0000_0000 | salt << 24 | UInt64(vni & 0xFF_FFFF))
+    }
+
+    private func mac(vni: UInt32) -> MACAddress { Self.mac(vni: vni, listen: configuration.listen) }
 
     /// The inner MAC learned for peer `i`.
     public func peerMAC(_ i: Int) -> MACAddress? { peerMACs[i] }
@@ -226,7 +235,7 @@ public final class ProxyEngine {
         do {
             try VXLANHeader.write(into: UnsafeMutableRawBufferPointer(rebasing: slot[start...]), vni: vni)
             try EthernetHeader.write(into: UnsafeMutableRawBufferPointer(rebasing: slot[(start + VXLANHeader.length)...]),
-                                     destination: peerMAC, source: Self.mac(vni: vni),
+                                     destination: peerMAC, source: mac(vni: vni),
                                      etherType: destination.isIPv6 ? EtherType.ipv6 : EtherType.ipv4)
         } catch {
             return .drop(.malformed)
@@ -253,9 +262,9 @@ public final class ProxyEngine {
         do {
             try VXLANHeader.write(into: out, vni: vni)
             let frame = UnsafeMutableRawBufferPointer(rebasing: out[VXLANHeader.length...])
-            try EthernetHeader.write(into: frame, destination: .broadcast, source: Self.mac(vni: vni), etherType: EtherType.arp)
+            try EthernetHeader.write(into: frame, destination: .broadcast, source: mac(vni: vni), etherType: EtherType.arp)
             try ARPPacket.write(into: UnsafeMutableRawBufferPointer(rebasing: frame[14...]), operation: 1,
-                                senderMAC: Self.mac(vni: vni), senderIP: sender, targetMAC: .zero, targetIP: target)
+                                senderMAC: mac(vni: vni), senderIP: sender, targetMAC: .zero, targetIP: target)
         } catch {
             return nil
         }

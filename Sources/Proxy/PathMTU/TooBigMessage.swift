@@ -4,18 +4,22 @@ import Packet
 /// "fragmentation needed" (ICMP 3/4, RFC 1191) for IPv4 with DF, "packet too big" (ICMPv6 2,
 /// RFC 8201) for IPv6, so that path MTU discovery shrinks the flow instead of losing it.
 public enum TooBigMessage {
-    /// Writes the message about `packet` (a raw IP packet over `mtu`) from `source` (the
-    /// proxy's TUN address of that family) back to the packet's sender into `out`; returns its
-    /// length, or nil when none is due: IPv4 without DF (it may be fragmented), a later
-    /// fragment, an ICMP error (never answered with another), or no source of that family.
+    /// Writes the message about `packet` (a raw IP packet over `mtu`) back to the packet's
+    /// sender into `out`; returns its length, or nil when none is due: IPv4 without DF (it may
+    /// be fragmented), a later fragment, or an ICMP error (never answered with another).
+    ///
+    /// It comes from the proxy's TUN address of that family, as from a router, except when the
+    /// sender *is* that address (the proxy's own host): the kernel drops an IPv4 packet whose
+    /// source is one of its own addresses as a martian, so the message then comes from the
+    /// packet's destination, which is routed through the tunnel.
     public static func write(for packet: UnsafeRawBufferPointer, mtu: Int, sources: [IPAddress],
                              into out: UnsafeMutableRawBufferPointer) -> Int? {
         var walker = LayerWalker(packet, linkType: .raw)
         switch try? walker.next() {
         case let .ipv4(ip)?:
-            guard ip.dontFragment, ip.fragmentOffset == 0,
-                  case let .v4(source)? = sources.first(where: { !$0.isIPv6 })
-            else { return nil }
+            guard ip.dontFragment, ip.fragmentOffset == 0 else { return nil }
+            var source = ip.destination
+            if case let .v4(own)? = sources.first(where: { !$0.isIPv6 && $0 != .v4(ip.source) }) { source = own }
             if ip.protocolNumber == IPProtocol.icmp, let type = packet.dropFirst(ip.headerLength).first,
                ![0, 8, 13, 14].contains(type)
             { return nil }  // only echo and timestamp queries/replies are not errors
@@ -36,7 +40,8 @@ public enum TooBigMessage {
             }
             return length
         case let .ipv6(ip)?:
-            guard case let .v6(source)? = sources.first(where: { $0.isIPv6 }) else { return nil }
+            var source = ip.destination
+            if case let .v6(own)? = sources.first(where: { $0.isIPv6 && $0 != .v6(ip.source) }) { source = own }
             if case let .icmpv6(icmp, _)?? = try? walker.next(), icmp.type < 128 { return nil }
             // RFC 4443 2.4(c): as much of the packet as fits in the minimum MTU, 1280 bytes.
             let quoted = min(packet.count, 1280 - 48)

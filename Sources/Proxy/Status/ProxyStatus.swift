@@ -12,10 +12,17 @@ public struct ProxyStatus: Codable, Sendable, Equatable {
         public var bytesOut: UInt64
         public var packetsIn: UInt64
         public var bytesIn: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case endpoint, vni, routes, mac
+            case packetsOut = "packets_out", bytesOut = "bytes_out", packetsIn = "packets_in", bytesIn = "bytes_in"
+        }
     }
 
     public var tun: String
     public var mtu: Int
+    /// The largest inner packet the underlay carries.
+    public var pathMTU: Int
     public var listen: String
     public var workers: Int
     /// The virtio-net offloads the TUN device took ("" when none).
@@ -39,6 +46,17 @@ public struct ProxyStatus: Codable, Sendable, Equatable {
     public var activeFlows: Int
     /// Packets of flows that found the flow table full.
     public var untrackedPackets: UInt64
+
+    /// snake_case on the wire, spelled out: a key strategy would turn `pathMTU` into `path_mtu`
+    /// and not back.
+    enum CodingKeys: String, CodingKey {
+        case tun, mtu, listen, workers, offloads, pid, reloads, peers, drops, errors
+        case pathMTU = "path_mtu", configFile = "config_file", uptimeSeconds = "uptime_seconds"
+        case lastReloadError = "last_reload_error", tunPacketsIn = "tun_packets_in", tunBytesIn = "tun_bytes_in"
+        case tunPacketsOut = "tun_packets_out", tunBytesOut = "tun_bytes_out"
+        case underlayDatagramsIn = "underlay_datagrams_in", underlayDatagramsOut = "underlay_datagrams_out"
+        case activeFlows = "active_flows", untrackedPackets = "untracked_packets"
+    }
 }
 
 /// One line of `netlab proxy flows`.
@@ -53,4 +71,10 @@ public struct FlowReport: Codable, Sendable, Equatable {
     public var bytes: UInt64
     public var ageSeconds: Double
     public var idleSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case source, destination, proto, packets, bytes
+        case sourcePort = "source_port", destinationPort = "destination_port"
+        case ageSeconds = "age_seconds", idleSeconds = "idle_seconds"
+    }
 }

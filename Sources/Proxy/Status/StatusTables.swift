@@ -4,7 +4,7 @@ extension ProxyStatus {
     /// The text of `netlab proxy status`.
     public var table: String {
         var lines = [
-            "proxy \(tun): pid \(pid), up \(String(format: "%.0f", uptimeSeconds)) s, \(workers) worker\(workers == 1 ? "" : "s"), mtu \(mtu), offloads \(offloads.isEmpty ? "none" : offloads)",
+            "proxy \(tun): pid \(pid), up \(String(format: "%.0f", uptimeSeconds)) s, \(workers) worker\(workers == 1 ? "" : "s"), mtu \(mtu) (path \(pathMTU)), offloads \(offloads.isEmpty ? "none" : offloads)",
             "listen \(listen), config \(configFile), reloads \(reloads)" + (lastReloadError.map { " (last refused: \($0))" } ?? ""),
             "",
             Self.row(["PEER", "VNI", "MAC", "ROUTES", "PKTS OUT", "BYTES OUT", "PKTS IN", "BYTES IN"]),

@@ -18,7 +18,26 @@ struct LabLifecycleTests {
         ("k8s-flannel", [("pod-a", "10.244.1.2"), ("pod-b", "10.244.0.2")], ["veth", "bridge", "vxlan"]),
         ("macvlan-modes", [("bridge1", "10.2.0.12"), ("private1", "10.2.0.100"), ("passthru1", "10.2.0.100")],
          ["veth", "bridge", "macvlan"]),
+        ("proxy-kernel", [("host1", "10.200.0.2"), ("host2", "10.200.0.1")], ["veth", "vxlan", "tun"]),
+        ("proxy-two-sites", [("a1", "10.31.2.2"), ("b1", "10.31.1.2"), ("gwa", "10.200.0.2")], ["veth", "tun"]),
     ]
+
+    /// The netlab binary built beside the test bundle: it runs the labs' proxies.
+    static var netlab: String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("netlab").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return ".build/debug/netlab"
+    }
+
+    static func builder(_ topology: Topology) -> LabBuilder {
+        var builder = LabBuilder(topology: topology)
+        builder.proxyExecutable = netlab
+        return builder
+    }
 
     static func load(_ file: String) throws -> Topology {
         var topology = try TopologyParser.load(path: "\(TopologyValidationTests.repositoryRoot)/topologies/\(file).toml")
@@ -42,8 +61,8 @@ struct LabLifecycleTests {
         let (file, pings, kinds) = Self.labs[index]
         let topology = try Self.load(file)
         defer { _ = LabTeardown.down(topology.name) }
-        #expect(try LabBuilder(topology: topology).up() == .created)
-        #expect(try LabBuilder(topology: topology).up() == .alreadyUp)
+        #expect(try Self.builder(topology).up() == .created)
+        #expect(try Self.builder(topology).up() == .alreadyUp)
         for (node, address) in pings {
             #expect(try Self.ping(topology, from: node, address), "\(file): \(node) -> \(address)")
         }
@@ -63,7 +82,15 @@ struct LabLifecycleTests {
                 if interface.up { #expect(seen?.state != "DOWN", "\(file): \(interface.name) is down") }
             }
         }
+        let proxies = LabState.load(topology.name)?.proxies ?? []
+        #expect(proxies.count == topology.nodes.filter { $0.proxy != nil }.count)
+        for record in proxies {
+            let node = status.nodes.first { $0.name == record.node }
+            #expect(node?.proxy?.tun == record.tun, "\(file): the proxy of \(record.node) does not answer")
+            #expect((node?.proxy?.tunPacketsIn ?? 0) > 0, "\(file): the proxy of \(record.node) forwarded nothing")
+        }
         let report = LabTeardown.down(topology.name)
+        for record in proxies { #expect(kill(record.pid, 0) != 0, "\(file): proxy \(record.pid) left running") }
         #expect(report.namespaces == topology.nodes.count)
         #expect(Self.leftovers(topology.name).isEmpty)
         #expect(LabState.load(topology.name) == nil)

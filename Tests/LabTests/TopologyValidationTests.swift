@@ -58,6 +58,10 @@ struct TopologyValidationTests {
         ("name = \"v\"\n[nodes.a.interfaces.g]\nkind = \"gre\"\n", 3, "nodes.a.interfaces.g.kind", "unknown kind 'gre'"),
         ("name = \"v\"\n[nodes.a.interfaces.t]\nkind = \"tun\"\nimpair = { delay = \"10 parsecs\" }\n", 4, "nodes.a.interfaces.t.impair.delay", "not a duration"),
         ("name = \"v\"\n[nodes.a.interfaces.m]\nkind = \"macvlan\"\nparent = \"zz:eth0\"\n", 4, "nodes.a.interfaces.m.parent", "parent node 'zz'"),
+        // A node's proxy is checked by the proxy's own rules, with the topology's lines.
+        ("name = \"v\"\n[nodes.a.proxy.tun]\naddresses = [\"10.9.0.1/24\"]\n[nodes.a.proxy.underlay]\nlisten = \"nowhere\"\n[[nodes.a.proxy.peers]]\nendpoint = \"10.0.0.2:4789\"\nvni = 42\n", 5, "nodes.a.proxy.underlay.listen", "not ADDRESS:PORT"),
+        ("name = \"v\"\n[nodes.a.proxy.tun]\naddresses = [\"10.9.0.1/24\"]\n[nodes.a.proxy.underlay]\nlisten = \"10.0.0.1:4789\"\n[[nodes.a.proxy.peers]]\nendpoint = \"10.0.0.2:4789\"\nvni = 99999999\n", 8, "nodes.a.proxy.peers.0.vni", "out of range"),
+        ("name = \"v\"\n[nodes.a.interfaces.vx0]\nkind = \"tun\"\n[nodes.a.proxy.tun]\nname = \"vx0\"\n[nodes.a.proxy.underlay]\nlisten = \"10.0.0.1:4789\"\n[[nodes.a.proxy.peers]]\nendpoint = \"10.0.0.2:4789\"\nvni = 1\n", 5, "nodes.a.proxy.tun.name", "also an interface"),
     ])
     func rule(text: String, line: Int, key: String, words: String) {
         let found = Self.problems(text)

@@ -47,13 +47,16 @@ struct ProxyEngineTests {
         return packet
     }
 
+    /// The engine's answer, the packet it delivered (empty if none) and the reply buffer.
     static func ingress(_ engine: ProxyEngine, _ datagram: [UInt8], from source: String) -> (ProxyEngine.Ingress, [UInt8], [UInt8]) {
-        var tun = [UInt8](repeating: 0, count: 2048)
+        var buffer = datagram
         var reply = [UInt8](repeating: 0, count: 2048)
-        let result = datagram.withUnsafeBytes { d in
-            tun.withUnsafeMutableBytes { t in reply.withUnsafeMutableBytes { r in engine.ingress(d, from: IPAddress(source)!, tun: t, reply: r) } }
+        let result = buffer.withUnsafeMutableBytes { d in
+            reply.withUnsafeMutableBytes { r in engine.ingress(d, from: IPAddress(source)!, reply: r) }
         }
-        return (result, tun, reply)
+        var delivered: [UInt8] = []
+        if case let .deliver(_, start, length) = result { delivered = Array(buffer[start..<(start + length)]) }
+        return (result, delivered, reply)
     }
 
     @Test("an inner TCP packet with a partial checksum reaches the TUN device complete, and the peer's MAC is learned")
@@ -62,7 +65,7 @@ struct ProxyEngineTests {
         // Ethernet padding after the datagram must not reach the TUN device.
         let (result, tun, _) = Self.ingress(engine, Self.vxlan(vni: 42, etherType: EtherType.ipv4, Self.partialTCP() + [0, 0, 0]),
                                             from: "192.0.2.2")
-        #expect(result == .deliver(peer: 0, length: 140))
+        #expect(result == .deliver(peer: 0, start: 22, length: 140))
         #expect(engine.peerMAC(0) == Self.peerMAC)
         Array(tun[..<140]).withUnsafeBytes { raw in
             var walker = LayerWalker(raw, linkType: .raw)

@@ -95,7 +95,6 @@ final class ProxyWorker: @unchecked Sendable {
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         var arenaUsed = 0
         let lengths = UnsafeMutableBufferPointer<Int>.allocate(capacity: 256)
-        let tun = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 64)
         let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 64)
         let receiver = DatagramReceiver(capacity: 32)
         var coalescer = TCPCoalescer()
@@ -104,7 +103,6 @@ final class ProxyWorker: @unchecked Sendable {
         deinit {
             arena.deallocate()
             lengths.deallocate()
-            tun.deallocate()
             reply.deallocate()
         }
     }
@@ -114,6 +112,8 @@ final class ProxyWorker: @unchecked Sendable {
         var lastHousekeeping = Self.monotonicNanoseconds()
         while !poller.isStopped {
             // While packets wait for a peer's MAC, look again soon: another worker may learn it.
+            // (Busy polling after traffic, tried for latency, made ping RTT 2-4 times worse on
+            // two cores: the spinning workers took the CPU the answers needed.)
             _ = poller.wait(milliseconds: buffers.pending.count > 0 ? 20 : 250)
             if poller.isStopped { break }
             let now = Self.monotonicNanoseconds()
@@ -135,9 +135,10 @@ final class ProxyWorker: @unchecked Sendable {
 
     // MARK: TUN to underlay
 
-    private func fromTun(_ s: inout State, _ b: inout Buffers, now: UInt64) {
+    @discardableResult
+    private func fromTun(_ s: inout State, _ b: inout Buffers, now: UInt64) -> Int {
         let batch = b.batch
-        guard let n = try? queue.read(into: batch), n > 0 else { return }
+        guard let n = try? queue.read(into: batch), n > 0 else { return 0 }
         b.arenaUsed = 0
         for i in 0..<n {
             let slot = batch.slot(i)
@@ -186,6 +187,7 @@ final class ProxyWorker: @unchecked Sendable {
             }
         }
         s.sender.flush()
+        return n
     }
 
     /// Sends the held packets whose peer is now known.
@@ -294,15 +296,15 @@ final class ProxyWorker: @unchecked Sendable {
 
     // MARK: Underlay to TUN
 
-    private func fromUnderlay(_ s: inout State, _ b: inout Buffers, now: UInt64) {
-        let tun = b.tun
+    @discardableResult
+    private func fromUnderlay(_ s: inout State, _ b: inout Buffers, now: UInt64) -> Int {
         let reply = b.reply
-        _ = b.receiver.receive(from: socket) { datagram, source in
+        let received = b.receiver.receive(from: socket) { datagram, source in
             s.counters.underlayDatagramsIn &+= 1
-            recorder?.outer(datagram, from: source, to: listen)
-            switch s.engine.ingress(datagram, from: source.address, tun: tun, reply: reply) {
-            case let .deliver(peer, length):
-                let packet = UnsafeRawBufferPointer(rebasing: tun[..<length])
+            recorder?.outer(UnsafeRawBufferPointer(datagram), from: source, to: listen)
+            switch s.engine.ingress(datagram, from: source.address, reply: reply) {
+            case let .deliver(peer, start, length):
+                let packet = UnsafeRawBufferPointer(rebasing: datagram[start..<(start + length)])
                 s.counters.peerPacketsIn[peer] &+= 1
                 s.counters.peerBytesIn[peer] &+= UInt64(length)
                 if let key = FlowKey(packet: packet) { s.flows.record(key, bytes: length, now: now) }
@@ -324,6 +326,7 @@ final class ProxyWorker: @unchecked Sendable {
             }
         }
         flushCoalescer(&s, &b.coalescer)
+        return received
     }
 
     private func flushCoalescer(_ s: inout State, _ coalescer: inout TCPCoalescer) {

@@ -11,8 +11,9 @@ import Packet
 public final class ProxyEngine {
     /// What to do with a datagram received on the underlay socket.
     public enum Ingress: Equatable, Sendable {
-        /// Write `length` bytes of the TUN buffer to the TUN device (the packet came from peer `peer`).
-        case deliver(peer: Int, length: Int)
+        /// Write the inner packet at `start..<start+length` of the datagram (checksums finished
+        /// there, in place) to the TUN device; it came from peer `peer`.
+        case deliver(peer: Int, start: Int, length: Int)
         /// Send `length` bytes of the reply buffer (VXLAN header and frame) to peer `peer`.
         case reply(peer: Int, length: Int)
         /// A neighbour discovery answer (ARP reply, advertisement): it taught the proxy the
@@ -99,11 +100,13 @@ public final class ProxyEngine {
 
     // MARK: Underlay to TUN
 
+    /// Decides for a datagram from the underlay. The datagram is the caller's receive buffer:
+    /// an inner packet is delivered where it lies, with a partial checksum finished in place,
+    /// so the only copy on the way to the TUN device is the one the kernel makes.
     public func ingress(
-        _ datagram: UnsafeRawBufferPointer, from source: IPAddress,
-        tun: UnsafeMutableRawBufferPointer, reply: UnsafeMutableRawBufferPointer
+        _ datagram: UnsafeMutableRawBufferPointer, from source: IPAddress, reply: UnsafeMutableRawBufferPointer
     ) -> Ingress {
-        guard let vxlan = try? VXLANHeader(datagram), vxlan.hasValidVNI else { return .drop(.malformed) }
+        guard let vxlan = try? VXLANHeader(UnsafeRawBufferPointer(datagram)), vxlan.hasValidVNI else { return .drop(.malformed) }
         var known = false
         var peer = -1
         for (i, candidate) in configuration.peers.enumerated() where candidate.endpoint.address == source {
@@ -126,11 +129,11 @@ public final class ProxyEngine {
         case _ where ethernet.etherType == EtherType.arp || isSolicitation:
             guard reply.count > VXLANHeader.length,
                   let length = responders[peer].reply(to: frame, into: UnsafeMutableRawBufferPointer(rebasing: reply[VXLANHeader.length...]))
-            else { return ethernet.etherType == EtherType.arp ? arpWithoutReply(ethernet.payload) : deliver(ethernet.payload, from: peer, into: tun) }
+            else { return ethernet.etherType == EtherType.arp ? arpWithoutReply(ethernet.payload) : deliver(ethernet.payload, from: peer, in: datagram) }
             _ = try? VXLANHeader.write(into: reply, vni: vxlan.vni)
             return .reply(peer: peer, length: VXLANHeader.length + length)
         case EtherType.ipv4, EtherType.ipv6:
-            return deliver(ethernet.payload, from: peer, into: tun)
+            return deliver(ethernet.payload, from: peer, in: datagram)
         default:
             return .drop(.unsupportedFrame)
         }
@@ -146,9 +149,9 @@ public final class ProxyEngine {
         packet.count >= 48 && packet[6] == IPProtocol.icmpv6 && packet[40] == ICMPv6Header.MessageType.neighborSolicitation
     }
 
-    /// Copies the inner IP packet (without Ethernet padding) to the TUN buffer and finishes a
-    /// transport checksum left partial.
-    private func deliver(_ payload: UnsafeRawBufferPointer, from peer: Int, into tun: UnsafeMutableRawBufferPointer) -> Ingress {
+    /// Finds the inner IP packet (without Ethernet padding) in `payload`, a view into
+    /// `buffer`, and finishes a transport checksum left partial, in place.
+    private func deliver(_ payload: UnsafeRawBufferPointer, from peer: Int, in buffer: UnsafeMutableRawBufferPointer) -> Ingress {
         var walker = LayerWalker(payload, linkType: .raw)
         guard let ipLayer = try? walker.next() else { return .drop(.malformed) }
         let datagram: UnsafeRawBufferPointer
@@ -157,9 +160,10 @@ public final class ProxyEngine {
         case let .ipv6(ip): datagram = ip.bytes
         default: return .drop(.unsupportedFrame)
         }
-        guard datagram.count <= tun.count else { return .drop(.tooBig) }
-        let out = UnsafeMutableRawBufferPointer(rebasing: tun[..<datagram.count])
-        out.copyMemory(from: datagram)
+        guard let base = buffer.baseAddress, let first = datagram.baseAddress else { return .drop(.malformed) }
+        let offset = first - UnsafeRawPointer(base)
+        guard offset >= 0, offset + datagram.count <= buffer.count else { return .drop(.malformed) }
+        let out = UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + datagram.count)])
         var layer = try? walker.next()
         while case let .ipv6Extension(header)? = layer, header.nextHeader != IPProtocol.fragment { layer = try? walker.next() }
         switch layer {
@@ -182,7 +186,7 @@ public final class ProxyEngine {
         default:
             break
         }
-        return .deliver(peer: peer, length: datagram.count)
+        return .deliver(peer: peer, start: offset, length: datagram.count)
     }
 
     /// The same pseudo-header context, pointing into the copy.

@@ -36,7 +36,7 @@ public final class DatagramReceiver {
 
     /// Receives what is waiting on `socket` (up to `capacity` reads); calls `body` with each
     /// datagram and its sender; returns how many datagrams there were.
-    public func receive(from socket: UnderlaySocket, _ body: (UnsafeRawBufferPointer, SocketEndpoint) -> Void) -> Int {
+    public func receive(from socket: UnderlaySocket, _ body: (UnsafeMutableRawBufferPointer, SocketEndpoint) -> Void) -> Int {
         for i in 0..<capacity {
             vectors[i] = iovec(iov_base: buffers.baseAddress.map { $0 + i * slotSize }, iov_len: slotSize)
         }
@@ -51,7 +51,7 @@ public final class DatagramReceiver {
             var offset = 0
             repeat {
                 let end = min(offset + max(size, 1), total)
-                body(UnsafeRawBufferPointer(rebasing: buffers[(base + offset)..<(base + end)]), source)
+                body(UnsafeMutableRawBufferPointer(rebasing: buffers[(base + offset)..<(base + end)]), source)
                 datagrams += 1
                 offset = end
             } while offset < total

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The proxy against the kernel: two network namespaces joined by a veth underlay carry three
+# paths at once, measured in one run with iperf3 and ping:
+#   proxy   a pair of netlab proxies (TUN vx0, VNI 42, UDP 4789)        10.96.2.1 <-> 10.96.2.2
+#   kernel  a pair of Linux vxlan devices (VNI 100, UDP 4790)           10.96.1.1 <-> 10.96.1.2
+#   veth    the plain underlay                                          10.97.0.1 <-> 10.97.0.2
+# Each figure is the median of RUNS runs: TCP with 1 and 4 streams (Gbit/s), UDP 64-byte
+# datagrams received per second, ping RTT p50 (us). Ratios are proxy / kernel vxlan.
+#   bench/proxy.sh [SECONDS] [RUNS]          (default 3 s per measurement, 3 runs)
+#   PROXY_QUEUES=N bench/proxy.sh            (TUN queues per proxy; default: the proxy's own)
+# Last line:  proxy/kernel: tcp1 R tcp4 R udp64_pps R rtt_p50 R
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-3}"
+runs="${2:-3}"
+command -v iperf3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
+swift build -c release --product netlab >/dev/null
+netlab=.build/release/netlab
+a="pbench$$a"; b="pbench$$b"; pids=()
+work=$(mktemp -d)
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  ip netns del "$a" 2>/dev/null || true
+  ip netns del "$b" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ip netns add "$a"; ip netns add "$b"
+ip -n "$a" link set lo up; ip -n "$b" link set lo up
+ip -n "$a" link add eth0 type veth peer name eth0 netns "$b"
+ip -n "$a" addr add 10.97.0.1/24 dev eth0; ip -n "$b" addr add 10.97.0.2/24 dev eth0
+ip -n "$a" link set eth0 up; ip -n "$b" link set eth0 up
+
+# The kernel's pair, with its default offloads.
+ip -n "$a" link add vxk type vxlan id 100 local 10.97.0.1 remote 10.97.0.2 dstport 4790 dev eth0
+ip -n "$b" link add vxk type vxlan id 100 local 10.97.0.2 remote 10.97.0.1 dstport 4790 dev eth0
+ip -n "$a" addr add 10.96.1.1/24 dev vxk; ip -n "$b" addr add 10.96.1.2/24 dev vxk
+ip -n "$a" link set vxk up; ip -n "$b" link set vxk up
+
+# The proxies' pair.
+for side in a b; do
+  if [ "$side" = a ]; then ns=$a; self=1; peer=2; else ns=$b; self=2; peer=1; fi
+  cat > "$work/$side.toml" <<TOML
+[tun]
+name = "vx0"
+addresses = ["10.96.2.$self/24"]
+${PROXY_QUEUES:+queues = $PROXY_QUEUES}
+[underlay]
+listen = "10.97.0.$self:4789"
+[[peers]]
+endpoint = "10.97.0.$peer:4789"
+vni = 42
+routes = ["10.96.2.0/24"]
+TOML
+  ip netns exec "$ns" "$netlab" proxy --config "$work/$side.toml" --log-level warning &
+  pids+=($!)
+done
+for ns in "$a" "$b"; do
+  for _ in $(seq 100); do ip netns exec "$ns" "$netlab" proxy status >/dev/null 2>&1 && break; sleep 0.05; done
+done
+# Resolve the MACs and warm the paths up.
+for address in 10.96.1.2 10.96.2.2 10.97.0.2; do ip netns exec "$a" ping -c 2 -i 0.2 -q "$address" >/dev/null; done
+
+iperf() {  # address args... -> the iperf3 JSON summary
+  ip netns exec "$b" iperf3 -s -1 -D -B "$1" >/dev/null 2>&1
+  sleep 0.2
+  local address=$1; shift
+  ip netns exec "$a" iperf3 -c "$address" -t "$seconds" -J "$@" 2>/dev/null || echo '{}'
+}
+tcp() {  # address streams -> Gbit/s received
+  iperf "$1" -P "$2" | python3 -c '
+import json, sys
+r = json.load(sys.stdin).get("end", {})
+s = r.get("sum_received") or r.get("sum") or {}
+print("%.2f" % (s.get("bits_per_second", 0) / 1e9))'
+}
+udp64() {  # address -> 64-byte datagrams received per second
+  iperf "$1" -u -b 0 -l 64 | python3 -c '
+import json, sys
+r = json.load(sys.stdin).get("end", {})
+s = r.get("sum") or {}
+print("%.0f" % ((s.get("packets", 0) - s.get("lost_packets", 0)) / max(s.get("seconds", 1), 1e-9)))'
+}
+rtt() {  # address -> ping RTT p50 in microseconds
+  ip netns exec "$a" ping -c 200 -i 0.005 "$1" | python3 -c '
+import re, statistics, sys
+times = [float(m.group(1)) for m in re.finditer(r"time=([0-9.]+) ms", sys.stdin.read())]
+print("%.0f" % (statistics.median(times) * 1000 if times else 0))'
+}
+median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+declare -A result
+for path in proxy kernel veth; do
+  case $path in proxy) address=10.96.2.2 ;; kernel) address=10.96.1.2 ;; veth) address=10.97.0.2 ;; esac
+  declare -a t1=() t4=() u=() r=()
+  for _ in $(seq "$runs"); do
+    t1+=("$(tcp "$address" 1)"); t4+=("$(tcp "$address" 4)"); u+=("$(udp64 "$address")"); r+=("$(rtt "$address")")
+  done
+  result[$path.tcp1]=$(median "${t1[@]}"); result[$path.tcp4]=$(median "${t4[@]}")
+  result[$path.udp]=$(median "${u[@]}"); result[$path.rtt]=$(median "${r[@]}")
+  printf '%-7s TCP 1 stream %6.2f Gbit/s (%s)  4 streams %6.2f Gbit/s  UDP 64 B %8.0f pkt/s  ping p50 %5.0f us\n' \
+    "$path" "${result[$path.tcp1]}" "${t1[*]}" "${result[$path.tcp4]}" "${result[$path.udp]}" "${result[$path.rtt]}"
+  unset t1 t4 u r
+done
+echo "proxy status after the run:"
+ip netns exec "$a" "$netlab" proxy status | sed 's/^/  /'
+python3 - "${result[proxy.tcp1]}" "${result[kernel.tcp1]}" "${result[proxy.tcp4]}" "${result[kernel.tcp4]}" \
+  "${result[proxy.udp]}" "${result[kernel.udp]}" "${result[proxy.rtt]}" "${result[kernel.rtt]}" <<'PY'
+import sys
+v = [float(x) for x in sys.argv[1:]]
+r = lambda p, k: p / k if k else 0
+print("targets: tcp1 >= 0.30, udp64_pps >= 0.75, rtt_p50 <= 1.50")
+print("proxy/kernel: tcp1 %.2f tcp4 %.2f udp64_pps %.2f rtt_p50 %.2f" % (r(v[0], v[1]), r(v[2], v[3]), r(v[4], v[5]), r(v[6], v[7])))
+PY

@@ -70,6 +70,24 @@ struct ProxyPairTests {
         let v6 = try ProxyFixture.transfer(from: pair.b, to: pair.a, address: "fd11::1", port: 7002, bytes: 4 << 20)
         #expect(!v6.sent.isEmpty && v6.sent == v6.received, "IPv6 B to A: \(v6)")
 
+        // A burst of small datagrams: the receiving proxy merges runs into USO writes, and the
+        // kernel must hand every datagram back, intact and in order.
+        let (_, burst) = try ProxyFixture.run(in: pair.b, ["python3", "-c", """
+            import socket, subprocess, sys
+            r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("10.11.0.2", 7010)); r.settimeout(3)
+            r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+            subprocess.run(["ip", "netns", "exec", "\(pair.a.name)", "python3", "-c",
+                "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\\n"
+                "for i in range(1000): s.sendto(i.to_bytes(4, 'big') * 16, ('10.11.0.2', 7010))"], check=True)
+            got = []
+            try:
+                while len(got) < 1000: got.append(r.recv(2048))
+            except socket.timeout: pass
+            ok = all(len(g) == 64 and g == g[:4] * 16 for g in got)
+            print(len(got), "intact" if ok else "corrupt", "ordered" if [int.from_bytes(g[:4], "big") for g in got] == sorted(int.from_bytes(g[:4], "big") for g in got) else "reordered")
+            """])
+        #expect(burst.contains("1000 intact ordered"), "\(burst)")
+
         let status = try a.status()
         let peers = status["peers"] as? [[String: Any]] ?? []
         #expect((peers.first?["packets_out"] as? Int ?? 0) > 100, "\(status)")

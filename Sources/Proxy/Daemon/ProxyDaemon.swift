@@ -61,7 +61,10 @@ public final class ProxyDaemon: @unchecked Sendable {
         do {
             let socket = try RouteSocket()
             try? NetworkNamespace.writeSysctl("net.ipv6.conf.\(device.name).accept_dad", "0")
-            try socket.change(device.name, up: true, mtu: mtu)
+            // A TUN queue drops what does not fit its ring (no backpressure on the sender): 500
+            // packets, the default, overflow under a burst of small datagrams before a worker
+            // wakes; 4096 rides out such bursts, like a NIC's deep ring.
+            try socket.change(device.name, up: true, mtu: mtu, transmitQueueLength: 4096)
             for address in configuration.tun.addresses { try socket.addAddress(address, to: device.name) }
             for route in Self.deviceRoutes(configuration) {
                 try socket.addRoute(to: route, via: nil, device: device.name, ipv6: route.isIPv6)
@@ -95,7 +98,8 @@ public final class ProxyDaemon: @unchecked Sendable {
             let neighbors = PeerMACTable()
             for i in 0..<workerCount {
                 made.append(try ProxyWorker(index: i, queue: device.queues[i], socket: receivers[i], senders: senders,
-                                            configuration: configuration, mtu: pathMTU, neighbors: neighbors, recorder: recorder))
+                                            configuration: configuration, mtu: pathMTU, neighbors: neighbors, recorder: recorder,
+                                            offloads: device.offloads))
             }
             workers = made
         } catch {
@@ -242,7 +246,14 @@ public final class ProxyDaemon: @unchecked Sendable {
             pid: getpid(), uptimeSeconds: Date().timeIntervalSince(started), reloads: reloads, lastReloadError: lastError,
             peers: peers, tunPacketsIn: c.tunPacketsIn, tunBytesIn: c.tunBytesIn, tunPacketsOut: c.tunPacketsOut,
             tunBytesOut: c.tunBytesOut, underlayDatagramsIn: c.underlayDatagramsIn, underlayDatagramsOut: c.underlayDatagramsOut,
-            drops: drops, errors: c.errors, activeFlows: flows, untrackedPackets: untracked)
+            drops: drops, errors: c.errors, deviceDropped: deviceDropped(), activeFlows: flows, untrackedPackets: untracked)
+    }
+
+    /// The device's own transmit drops, through netlink. Status is asked on the control and
+    /// metrics threads, which the daemon started, so they are in its namespace.
+    private func deviceDropped() -> UInt64? {
+        let name = device.name
+        return (try? RouteSocket().links())?.first { $0.name == name }?.transmitDropped
     }
 
     /// The `limit` flows with the most bytes, over every worker.

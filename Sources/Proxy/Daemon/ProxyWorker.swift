@@ -35,16 +35,20 @@ final class ProxyWorker: @unchecked Sendable {
     private let recorder: PacketRecorder?
     private let listen: SocketEndpoint
     private let coalesce: Bool
+    /// The device takes USO super-packets: UDP runs are merged too.
+    private let coalesceUDP: Bool
     private let finished = DispatchSemaphore(value: 0)
 
     init(index: Int, queue: TunQueue, socket: UnderlaySocket, senders: [UnderlaySocket],
-         configuration: ProxyConfiguration, mtu: Int, neighbors: PeerMACTable, recorder: PacketRecorder?) throws {
+         configuration: ProxyConfiguration, mtu: Int, neighbors: PeerMACTable, recorder: PacketRecorder?,
+         offloads: TunOffloads) throws {
         self.index = index
         self.queue = queue
         self.socket = socket
         self.recorder = recorder
         listen = configuration.listen
         coalesce = queue.hasVirtioHeader
+        coalesceUDP = queue.hasVirtioHeader && offloads.contains(.uso4) && offloads.contains(.uso6)
         poller = try TunPoller([queue])
         try poller.add(descriptor: socket.descriptor)
         let sender = DatagramSender(sockets: senders)
@@ -98,6 +102,7 @@ final class ProxyWorker: @unchecked Sendable {
         let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 64)
         let receiver = DatagramReceiver(capacity: 32)
         var coalescer = TCPCoalescer()
+        var udpCoalescer = UDPCoalescer()
         var pending = PendingPackets()
 
         deinit {
@@ -309,7 +314,12 @@ final class ProxyWorker: @unchecked Sendable {
                 s.counters.peerBytesIn[peer] &+= UInt64(length)
                 if let key = FlowKey(packet: packet) { s.flows.record(key, bytes: length, now: now) }
                 recorder?.inner(packet)
-                if coalesce {
+                if coalesceUDP, Self.isUDP(packet) {
+                    if !b.udpCoalescer.append(packet) {
+                        b.udpCoalescer.finish { packet, header in write(&s, packet, header) }
+                        if !b.udpCoalescer.append(packet) { write(&s, packet, VirtioNetHeader()) }
+                    }
+                } else if coalesce {
                     if !b.coalescer.append(packet) {
                         flushCoalescer(&s, &b.coalescer)
                         _ = b.coalescer.append(packet)
@@ -326,7 +336,13 @@ final class ProxyWorker: @unchecked Sendable {
             }
         }
         flushCoalescer(&s, &b.coalescer)
+        b.udpCoalescer.finish { packet, header in write(&s, packet, header) }
         return received
+    }
+
+    private static func isUDP(_ p: UnsafeRawBufferPointer) -> Bool {
+        guard let first = p.first else { return false }
+        return first >> 4 == 6 ? p.count > 6 && p[6] == IPProtocol.udp : p.count > 9 && p[9] == IPProtocol.udp
     }
 
     private func flushCoalescer(_ s: inout State, _ coalescer: inout TCPCoalescer) {

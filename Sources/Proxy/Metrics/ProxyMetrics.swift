@@ -38,6 +38,7 @@ public final class ProxyMetrics: Sendable {
                 counter("netlab_proxy_drops_total", [("reason", reason)], count)
             }
             counter("netlab_proxy_errors_total", [], status.errors)
+            counter("netlab_proxy_device_dropped_total", [], status.deviceDropped ?? 0)
             counter("netlab_proxy_tun_packets_total", [("direction", "in")], status.tunPacketsIn)
             counter("netlab_proxy_tun_packets_total", [("direction", "out")], status.tunPacketsOut)
             counter("netlab_proxy_underlay_datagrams_total", [("direction", "in")], status.underlayDatagramsIn)

@@ -43,6 +43,9 @@ public struct ProxyStatus: Codable, Sendable, Equatable {
     /// By reason (`DropReason` raw values); every reason is present.
     public var drops: [String: UInt64]
     public var errors: UInt64
+    /// Packets the TUN device itself dropped because its queue was full before a worker read
+    /// it (the kernel's tx_dropped of the device; nil when it could not be read).
+    public var deviceDropped: UInt64?
     public var activeFlows: Int
     /// Packets of flows that found the flow table full.
     public var untrackedPackets: UInt64
@@ -55,7 +58,7 @@ public struct ProxyStatus: Codable, Sendable, Equatable {
         case lastReloadError = "last_reload_error", tunPacketsIn = "tun_packets_in", tunBytesIn = "tun_bytes_in"
         case tunPacketsOut = "tun_packets_out", tunBytesOut = "tun_bytes_out"
         case underlayDatagramsIn = "underlay_datagrams_in", underlayDatagramsOut = "underlay_datagrams_out"
-        case activeFlows = "active_flows", untrackedPackets = "untracked_packets"
+        case activeFlows = "active_flows", untrackedPackets = "untracked_packets", deviceDropped = "device_dropped"
     }
 }
 

@@ -17,7 +17,8 @@ extension ProxyStatus {
         lines.append("tun: \(tunPacketsIn) packets in (\(tunBytesIn) bytes), \(tunPacketsOut) out (\(tunBytesOut) bytes)")
         lines.append("underlay: \(underlayDatagramsIn) datagrams in, \(underlayDatagramsOut) out")
         let counted = drops.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-        lines.append("drops: " + (counted.isEmpty ? "none" : counted.joined(separator: ", ")))
+        lines.append("drops: " + (counted.isEmpty ? "none" : counted.joined(separator: ", "))
+                     + (deviceDropped.map { $0 > 0 ? "; the TUN device's queue overflowed \($0) times" : "" } ?? ""))
         lines.append("errors: \(errors); flows: \(activeFlows) active" + (untrackedPackets > 0 ? ", \(untrackedPackets) packets untracked (table full)" : ""))
         return lines.joined(separator: "\n")
     }

@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(name: "PacketFuzz", dependencies: ["Packet", "Decode"], swiftSettings: strictSwift),
 
         .testTarget(
-            name: "LabTests", dependencies: ["Lab", "Netlink", "Packet"],
+            name: "LabTests", dependencies: ["Lab", "Netlink", "Packet", "Proxy"],
             swiftSettings: strictSwift),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "ConfigFile", "Packet", "Netlink"], swiftSettings: strictSwift),
         .testTarget(name: "TunTests", dependencies: ["Tun", "Netlink", "Packet"], swiftSettings: strictSwift),

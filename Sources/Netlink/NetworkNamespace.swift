@@ -70,6 +70,27 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
         guard unlink(path) == 0 || errno == ENOENT else { throw .system("delete namespace \(name)", errno) }
     }
 
+    /// The processes whose network namespace this is (like `ip netns pids`): found by the
+    /// namespace's inode in /proc/PID/ns/net. A process left inside keeps a deleted namespace,
+    /// and every link in it, alive and out of sight.
+    public func processes() -> [Int32] {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return [] }
+        let target = "net:[\(info.st_ino)]"
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var found: [Int32] = []
+        var link = [CChar](repeating: 0, count: 64)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name), pid != getpid() else { continue }
+            let n = readlink("/proc/\(pid)/ns/net", &link, link.count - 1)
+            guard n > 0 else { continue }
+            if String(decoding: link[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == target { found.append(pid) }
+        }
+        return found
+    }
+
     /// Runs `body` on a fresh thread inside this namespace.
     public func run<T>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         let path = self.path

@@ -1,6 +1,7 @@
 import Foundation
 import Lab
 import Netlink
+import Proxy
 import Testing
 
 /// Every shipped lab built for real, checked through netlink and by traffic, and removed with
@@ -95,6 +96,44 @@ struct LabLifecycleTests {
         #expect(Self.leftovers(topology.name).isEmpty)
         #expect(LabState.load(topology.name) == nil)
         #expect(!LabTeardown.down(topology.name).wasUp)
+    }
+
+    @Test("a lab's proxy that dies is restarted by its supervisor; down ends both")
+    func proxySupervision() throws {
+        let topology = try Self.load("proxy-kernel")
+        defer { _ = LabTeardown.down(topology.name) }
+        try Self.builder(topology).up()
+        let record = try #require(LabState.load(topology.name)?.proxies.first)
+        let namespace = NetworkNamespace(record.namespace)
+        let first = try namespace.run { try ControlClient.status(tun: record.tun) }.pid
+        #expect(first != record.pid, "the supervisor should run the proxy as its child")
+        kill(first, SIGKILL)
+        var second: Int32?
+        for _ in 0..<100 where second == nil {
+            usleep(50_000)
+            second = (try? namespace.run { try ControlClient.status(tun: record.tun) })?.pid
+            if second == first { second = nil }
+        }
+        #expect(second != nil, "the proxy was not restarted")
+        #expect(try Self.ping(topology, from: "host1", "10.200.0.2"))
+        _ = LabTeardown.down(topology.name)
+        #expect(kill(record.pid, 0) != 0, "the supervisor is still running")
+        if let second { #expect(kill(second, 0) != 0, "the restarted proxy is still running") }
+    }
+
+    @Test("down ends what still runs inside a lab's namespaces, even with its state file lost")
+    func strayProcesses() throws {
+        let topology = try Self.load("veth-pair")
+        defer { _ = LabTeardown.down(topology.name) }
+        try Self.builder(topology).up()
+        let ns = NetworkNamespace(Topology.namespaceName(lab: topology.name, node: "a"))
+        let pid = try NamespaceProcess.spawn(["sleep", "300"], in: ns)
+        #expect(ns.processes().contains(pid))
+        LabState.remove(topology.name)
+        let report = LabTeardown.down(topology.name)
+        #expect(report.processes >= 1 && report.namespaces == 2)
+        var status: Int32 = 0
+        #expect(waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) != 0, "sleep \(pid) still runs")
     }
 
     @Test("macvlan modes: private and vepa siblings cannot reach each other")

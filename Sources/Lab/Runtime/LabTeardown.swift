@@ -28,6 +28,15 @@ public enum LabTeardown {
                 if isRunning(pid) { kill(pid, SIGKILL) }
             }
         }
+        // Whatever still runs inside (a command from `netlab exec`, a proxy whose state file
+        // was lost) would keep its namespace alive after the delete: end it first.
+        let strays = names.flatMap { NetworkNamespace($0).processes() }
+        for pid in strays where pid > 1 { kill(pid, SIGTERM) }
+        for pid in strays where pid > 1 {
+            for _ in 0..<60 where isRunning(pid) { usleep(50_000) }
+            if isRunning(pid) { kill(pid, SIGKILL) }
+        }
+        report.processes += strays.count
         for name in names.sorted() {
             let ns = NetworkNamespace(name)
             guard ns.exists else { continue }

@@ -23,20 +23,9 @@ struct LabLifecycleTests {
         ("proxy-two-sites", [("a1", "10.31.2.2"), ("b1", "10.31.1.2"), ("gwa", "10.200.0.2")], ["veth", "tun"]),
     ]
 
-    /// The netlab binary built beside the test bundle: it runs the labs' proxies.
-    static var netlab: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("netlab").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return ".build/debug/netlab"
-    }
-
     static func builder(_ topology: Topology) -> LabBuilder {
         var builder = LabBuilder(topology: topology)
-        builder.proxyExecutable = netlab
+        builder.proxyExecutable = LabCommandTests.netlab  // it runs the labs' proxies
         return builder
     }
 

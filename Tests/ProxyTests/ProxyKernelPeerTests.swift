@@ -64,35 +64,8 @@ struct ProxyKernelPeerTests {
         #expect(try Self.sh(["ip", "netns", "exec", proxy.name, "ping", "-c", "2", "-W", "2", "10.10.0.2"]).0 == 0)
 
         // 3 MiB from the kernel side (default offloads: its TCP checksums arrive partial) to the proxy side.
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["ip", "netns", "exec", proxy.name, "python3", "-c", """
-            import hashlib, socket
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("10.10.0.1", 7000)); s.listen(1); s.settimeout(20)
-            c, _ = s.accept(); h = hashlib.sha256(); n = 0
-            while True:
-                b = c.recv(65536)
-                if not b: break
-                h.update(b); n += len(b)
-            print(n, h.hexdigest())
-            """]
-        let received = Pipe()
-        server.standardOutput = received
-        try server.run()
-        Thread.sleep(forTimeInterval: 0.3)
-        let (_, sent) = try Self.sh(["ip", "netns", "exec", kernel.name, "python3", "-c", """
-            import hashlib, socket, time
-            data = bytes(range(256)) * (3 << 12)
-            for i in range(50):
-                try: c = socket.create_connection(("10.10.0.1", 7000), timeout=5); break
-                except OSError: time.sleep(0.1)
-            c.sendall(data); c.close()
-            print(len(data), hashlib.sha256(data).hexdigest())
-            """])
-        server.waitUntilExit()
-        let got = String(decoding: received.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(!sent.isEmpty && got == sent, "sent \(sent) got \(got)")
+        let t = try ProxyFixture.transfer(from: kernel, to: proxy, address: "10.10.0.1", port: 7000, bytes: 3 << 20)
+        #expect(!t.sent.isEmpty && t.sent == t.received, "\(t)")
 
         // A VXLAN datagram from an address that is no peer, and one from the peer with another VNI.
         for (source, vni) in [("10.88.0.9", 42), ("10.88.0.1", 43)] {

@@ -62,18 +62,7 @@ public struct TCPCoalescer: ~Copyable {
             return
         }
         let isV6 = packet[0] >> 4 == 6
-        let upper = length - ipLength
-        if isV6 {
-            packet.setU16(UInt16(upper), at: 4)
-        } else {
-            packet.setU16(UInt16(length), at: 2)
-            packet.setU16(0, at: 10)
-            packet.setU16(InternetChecksum.of(UnsafeRawBufferPointer(rebasing: packet[..<ipLength])), at: 10)
-        }
-        // NEEDS_CSUM: the field holds the pseudo-header sum; the kernel finishes each segment.
-        let context = IPContext(addresses: UnsafeRawBufferPointer(rebasing: packet[(isV6 ? 8 : 12)..<(isV6 ? 40 : 20)]),
-                                upperLayerLength: upper, isFragment: false)
-        packet.setU16(context.pseudoHeaderSum(protocolNumber: IPProtocol.tcp, length: upper).folded, at: ipLength + 16)
+        SuperPacketHeaders.finish(packet, ipLength: ipLength, protocolNumber: IPProtocol.tcp, checksumOffset: 16)
         let header = VirtioNetHeader(
             flags: VirtioNetHeader.needsChecksum, gsoType: isV6 ? .tcpv6 : .tcpv4, headerLength: UInt16(headerLength),
             gsoSize: UInt16(gsoSize), checksumStart: UInt16(ipLength), checksumOffset: 16)

@@ -64,21 +64,9 @@ public struct UDPCoalescer: ~Copyable {
             emit(UnsafeRawBufferPointer(packet), VirtioNetHeader())
             return
         }
-        let isV6 = packet[0] >> 4 == 6
-        let upper = length - ipLength
-        if isV6 {
-            packet.setU16(UInt16(upper), at: 4)
-        } else {
-            packet.setU16(UInt16(length), at: 2)
-            packet.setU16(0, at: 10)
-            packet.setU16(InternetChecksum.of(UnsafeRawBufferPointer(rebasing: packet[..<ipLength])), at: 10)
-        }
-        // The UDP length and the pseudo-header sum cover the whole run; the kernel swaps in each
-        // datagram's length as it cuts (NEEDS_CSUM: it finishes each checksum).
-        packet.setU16(UInt16(upper), at: ipLength + 4)
-        let context = IPContext(addresses: UnsafeRawBufferPointer(rebasing: packet[(isV6 ? 8 : 12)..<(isV6 ? 40 : 20)]),
-                                upperLayerLength: upper, isFragment: false)
-        packet.setU16(context.pseudoHeaderSum(protocolNumber: IPProtocol.udp, length: upper).folded, at: ipLength + 6)
+        // The UDP length covers the whole run too; the kernel swaps in each datagram's as it cuts.
+        packet.setU16(UInt16(length - ipLength), at: ipLength + 4)
+        SuperPacketHeaders.finish(packet, ipLength: ipLength, protocolNumber: IPProtocol.udp, checksumOffset: 6)
         let header = VirtioNetHeader(
             flags: VirtioNetHeader.needsChecksum, gsoType: .udpL4, headerLength: UInt16(ipLength + 8),
             gsoSize: UInt16(gsoSize), checksumStart: UInt16(ipLength), checksumOffset: 6)

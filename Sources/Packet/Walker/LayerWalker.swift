@@ -13,12 +13,12 @@
 public struct LayerWalker {
     /// What the bytes at `offset` are expected to be.
     @usableFromInline
-    enum Expect {
+    enum Expect: UInt8 {
         case ethernet
-        case sll(version: Int)
+        case sll
         case rawIP
-        case etherType(UInt16)
-        case ipProtocol(UInt8)
+        case etherType
+        case ipProtocol
         case vxlan
         case payload
         case done
@@ -29,6 +29,8 @@ public struct LayerWalker {
     /// The end of the innermost IP datagram seen so far (or of the captured bytes).
     @usableFromInline var limit: Int
     @usableFromInline var expect: Expect
+    /// The EtherType, IP protocol or SLL version that `expect` refers to.
+    @usableFromInline var nextType: UInt16 = 0
     /// The pseudo-header context of the innermost IP header.
     @usableFromInline var context = IPContext(addresses: UnsafeRawBufferPointer(start: nil, count: 0), upperLayerLength: 0, isFragment: false)
     /// Set for a later fragment: what follows the IP headers is payload.
@@ -45,10 +47,10 @@ public struct LayerWalker {
         switch linkType {
         case .ethernet: expect = .ethernet
         case .raw: expect = .rawIP
-        case .ipv4: expect = .etherType(EtherType.ipv4)
-        case .ipv6: expect = .etherType(EtherType.ipv6)
-        case .linuxSLL: expect = .sll(version: 1)
-        case .linuxSLL2: expect = .sll(version: 2)
+        case .ipv4: expect = .etherType; nextType = EtherType.ipv4
+        case .ipv6: expect = .etherType; nextType = EtherType.ipv6
+        case .linuxSLL: expect = .sll; nextType = 1
+        case .linuxSLL2: expect = .sll; nextType = 2
         }
     }
 
@@ -89,13 +91,13 @@ public struct LayerWalker {
         case .ethernet:
             let header = try EthernetHeader(rest)
             offset += EthernetHeader.length
-            expect = .etherType(header.etherType)
+            expect = .etherType; nextType = header.etherType
             return .ethernet(header)
 
-        case let .sll(version):
-            let header = try LinuxSLLHeader(rest, version: version)
+        case .sll:
+            let header = try LinuxSLLHeader(rest, version: Int(nextType))
             offset += header.length
-            expect = .etherType(header.protocolType)
+            expect = .etherType; nextType = header.protocolType
             return .sll(header)
 
         case .rawIP:
@@ -103,17 +105,17 @@ public struct LayerWalker {
                 throw PacketError(.ipv4, .truncated(needed: IPv4Header.minimumLength, available: 0))
             }
             switch packet[offset] >> 4 {
-            case 4: expect = .etherType(EtherType.ipv4)
-            case 6: expect = .etherType(EtherType.ipv6)
+            case 4: expect = .etherType; nextType = EtherType.ipv4
+            case 6: expect = .etherType; nextType = EtherType.ipv6
             default: expect = .payload
             }
             return nil
 
-        case let .etherType(type):
-            return try stepEtherType(type)
+        case .etherType:
+            return try stepEtherType(nextType)
 
-        case let .ipProtocol(proto):
-            return try stepIPProtocol(proto)
+        case .ipProtocol:
+            return try stepIPProtocol(UInt8(truncatingIfNeeded: nextType))
 
         case .vxlan:
             let header = try VXLANHeader(rest)
@@ -137,7 +139,7 @@ public struct LayerWalker {
             offset += header.headerLength
             context = header.context
             laterFragment = header.fragmentOffset != 0
-            expect = .ipProtocol(header.protocolNumber)
+            expect = .ipProtocol; nextType = UInt16(header.protocolNumber)
             return .ipv4(header)
         case EtherType.ipv6:
             let header = try IPv6Header(rest)
@@ -145,7 +147,7 @@ public struct LayerWalker {
             offset += IPv6Header.length
             context = header.context
             laterFragment = false
-            expect = .ipProtocol(header.nextHeader)
+            expect = .ipProtocol; nextType = UInt16(header.nextHeader)
             return .ipv6(header)
         case EtherType.arp:
             let body = try ARPPacket(rest)
@@ -154,7 +156,7 @@ public struct LayerWalker {
         case _ where EtherType.isVLANTag(type):
             let tag = try VLANTag(rest, tpid: type)
             offset += VLANTag.length
-            expect = .etherType(tag.etherType)
+            expect = .etherType; nextType = tag.etherType
             return .vlan(tag)
         default:
             expect = .payload
@@ -197,7 +199,7 @@ public struct LayerWalker {
                 context.isFragment = true
                 laterFragment = header.fragmentOffset != 0
             }
-            expect = .ipProtocol(header.nextHeader)
+            expect = .ipProtocol; nextType = UInt16(header.nextHeader)
             return .ipv6Extension(header)
         default:
             expect = .payload

@@ -28,7 +28,7 @@ public struct LayerWalker {
     @usableFromInline var offset = 0
     /// The end of the innermost IP datagram seen so far (or of the captured bytes).
     @usableFromInline var limit: Int
-    @usableFromInline var expect: Expect
+    @usableFromInline var expect = Expect.done
     /// The EtherType, IP protocol or SLL version that `expect` refers to.
     @usableFromInline var nextType: UInt16 = 0
     /// The pseudo-header context of the innermost IP header.
@@ -47,11 +47,18 @@ public struct LayerWalker {
         switch linkType {
         case .ethernet: expect = .ethernet
         case .raw: expect = .rawIP
-        case .ipv4: expect = .etherType; nextType = EtherType.ipv4
-        case .ipv6: expect = .etherType; nextType = EtherType.ipv6
-        case .linuxSLL: expect = .sll; nextType = 1
-        case .linuxSLL2: expect = .sll; nextType = 2
+        case .ipv4: next(.etherType, type: EtherType.ipv4)
+        case .ipv6: next(.etherType, type: EtherType.ipv6)
+        case .linuxSLL: next(.sll, type: 1)
+        case .linuxSLL2: next(.sll, type: 2)
         }
+    }
+
+    /// Sets what comes next: a state and the type number it refers to.
+    @inlinable
+    mutating func next(_ state: Expect, type: UInt16) {
+        expect = state
+        nextType = type
     }
 
     /// The bytes from the current position to the current limit.
@@ -91,13 +98,13 @@ public struct LayerWalker {
         case .ethernet:
             let header = try EthernetHeader(rest)
             offset += EthernetHeader.length
-            expect = .etherType; nextType = header.etherType
+            next(.etherType, type: header.etherType)
             return .ethernet(header)
 
         case .sll:
             let header = try LinuxSLLHeader(rest, version: Int(nextType))
             offset += header.length
-            expect = .etherType; nextType = header.protocolType
+            next(.etherType, type: header.protocolType)
             return .sll(header)
 
         case .rawIP:
@@ -105,8 +112,8 @@ public struct LayerWalker {
                 throw PacketError(.ipv4, .truncated(needed: IPv4Header.minimumLength, available: 0))
             }
             switch packet[offset] >> 4 {
-            case 4: expect = .etherType; nextType = EtherType.ipv4
-            case 6: expect = .etherType; nextType = EtherType.ipv6
+            case 4: next(.etherType, type: EtherType.ipv4)
+            case 6: next(.etherType, type: EtherType.ipv6)
             default: expect = .payload
             }
             return nil
@@ -139,7 +146,7 @@ public struct LayerWalker {
             offset += header.headerLength
             context = header.context
             laterFragment = header.fragmentOffset != 0
-            expect = .ipProtocol; nextType = UInt16(header.protocolNumber)
+            next(.ipProtocol, type: UInt16(header.protocolNumber))
             return .ipv4(header)
         case EtherType.ipv6:
             let header = try IPv6Header(rest)
@@ -147,7 +154,7 @@ public struct LayerWalker {
             offset += IPv6Header.length
             context = header.context
             laterFragment = false
-            expect = .ipProtocol; nextType = UInt16(header.nextHeader)
+            next(.ipProtocol, type: UInt16(header.nextHeader))
             return .ipv6(header)
         case EtherType.arp:
             let body = try ARPPacket(rest)
@@ -156,7 +163,7 @@ public struct LayerWalker {
         case _ where EtherType.isVLANTag(type):
             let tag = try VLANTag(rest, tpid: type)
             offset += VLANTag.length
-            expect = .etherType; nextType = tag.etherType
+            next(.etherType, type: tag.etherType)
             return .vlan(tag)
         default:
             expect = .payload
@@ -199,7 +206,7 @@ public struct LayerWalker {
                 context.isFragment = true
                 laterFragment = header.fragmentOffset != 0
             }
-            expect = .ipProtocol; nextType = UInt16(header.nextHeader)
+            next(.ipProtocol, type: UInt16(header.nextHeader))
             return .ipv6Extension(header)
         default:
             expect = .payload

@@ -25,6 +25,16 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The same frame in one pass: every layer's kind and offsets recorded, the views built when
+    // asked for. The C walker and gopacket's DecodingLayerParser figures are for this shape.
+    Benchmark("walk 7 layers in one pass (LayerStack)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        frames.small.withUnsafeBytes { raw in
+            for _ in benchmark.scaledIterations {
+                blackHole(LayerStack.walk(raw) { layers in layers.count &+ (layers.error == nil ? 0 : 100) })
+            }
+        }
+    }
+
     Benchmark("walk 7 layers + verify every checksum, 1500 bytes", configuration: .init(scalingFactor: .kilo)) { benchmark in
         frames.large.withUnsafeBytes { raw in
             for _ in benchmark.scaledIterations {

@@ -9,8 +9,21 @@ public struct ARPPacket {
     public static let ethernetIPv4Length = 28
 
     /// Checks the fixed part and the four addresses its lengths announce.
+    /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
+    @inlinable
+    init(validated bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) throws(PacketError) {
+        try self.init(checking: bytes)
+    }
+
+    /// The checks behind `init(_:)`, always inlined: `LayerStack` walks a whole frame in one
+    /// function and wants them in line, where `LayerWalker` is faster with them called.
+    @inlinable @inline(__always)
+    init(checking bytes: UnsafeRawBufferPointer) throws(PacketError) {
         guard bytes.count >= Self.fixedLength else {
             throw PacketError(.arp, .truncated(needed: Self.fixedLength, available: bytes.count))
         }

@@ -9,8 +9,21 @@ public struct IPv4Header {
     public static let minimumLength = 20
 
     /// Checks the version, the header length against the captured bytes and the total length.
+    /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
+    @inlinable
+    init(validated bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) throws(PacketError) {
+        try self.init(checking: bytes)
+    }
+
+    /// The checks behind `init(_:)`, always inlined: `LayerStack` walks a whole frame in one
+    /// function and wants them in line, where `LayerWalker` is faster with them called.
+    @inlinable @inline(__always)
+    init(checking bytes: UnsafeRawBufferPointer) throws(PacketError) {
         guard bytes.count >= Self.minimumLength else {
             throw PacketError(.ipv4, .truncated(needed: Self.minimumLength, available: bytes.count))
         }

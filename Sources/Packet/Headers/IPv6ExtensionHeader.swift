@@ -13,8 +13,22 @@ public struct IPv6ExtensionHeader {
             || nextHeader == IPProtocol.fragment || nextHeader == IPProtocol.destinationOptions
     }
 
+    /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
+    @inlinable
+    init(validated bytes: UnsafeRawBufferPointer, type: UInt8) {
+        self.bytes = bytes
+        self.headerType = type
+    }
+
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer, type: UInt8) throws(PacketError) {
+        try self.init(checking: bytes, type: type)
+    }
+
+    /// The checks behind `init(_:)`, always inlined: `LayerStack` walks a whole frame in one
+    /// function and wants them in line, where `LayerWalker` is faster with them called.
+    @inlinable @inline(__always)
+    init(checking bytes: UnsafeRawBufferPointer, type: UInt8) throws(PacketError) {
         guard bytes.count >= 8 else {
             throw PacketError(.ipv6Extension, .truncated(needed: 8, available: bytes.count))
         }

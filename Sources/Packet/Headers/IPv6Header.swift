@@ -7,8 +7,21 @@ public struct IPv6Header {
 
     public static let length = 40
 
+    /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
+    @inlinable
+    init(validated bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) throws(PacketError) {
+        try self.init(checking: bytes)
+    }
+
+    /// The checks behind `init(_:)`, always inlined: `LayerStack` walks a whole frame in one
+    /// function and wants them in line, where `LayerWalker` is faster with them called.
+    @inlinable @inline(__always)
+    init(checking bytes: UnsafeRawBufferPointer) throws(PacketError) {
         guard bytes.count >= Self.length else {
             throw PacketError(.ipv6, .truncated(needed: Self.length, available: bytes.count))
         }

@@ -7,8 +7,22 @@ public struct LinuxSLLHeader {
     /// 1 for LINKTYPE_LINUX_SLL, 2 for LINKTYPE_LINUX_SLL2.
     public let version: Int
 
+    /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
+    @inlinable
+    init(validated bytes: UnsafeRawBufferPointer, version: Int) {
+        self.bytes = bytes
+        self.version = version
+    }
+
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer, version: Int) throws(PacketError) {
+        try self.init(checking: bytes, version: version)
+    }
+
+    /// The checks behind `init(_:)`, always inlined: `LayerStack` walks a whole frame in one
+    /// function and wants them in line, where `LayerWalker` is faster with them called.
+    @inlinable @inline(__always)
+    init(checking bytes: UnsafeRawBufferPointer, version: Int) throws(PacketError) {
         let needed = version == 2 ? 20 : 16
         guard bytes.count >= needed else {
             throw PacketError(.sll, .truncated(needed: needed, available: bytes.count))

@@ -11,8 +11,21 @@ public struct VXLANHeader {
     /// The largest 24-bit VNI.
     public static let maximumVNI: UInt32 = 0xFF_FFFF
 
+    /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
+    @inlinable
+    init(validated bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) throws(PacketError) {
+        try self.init(checking: bytes)
+    }
+
+    /// The checks behind `init(_:)`, always inlined: `LayerStack` walks a whole frame in one
+    /// function and wants them in line, where `LayerWalker` is faster with them called.
+    @inlinable @inline(__always)
+    init(checking bytes: UnsafeRawBufferPointer) throws(PacketError) {
         guard bytes.count >= Self.length else {
             throw PacketError(.vxlan, .truncated(needed: Self.length, available: bytes.count))
         }

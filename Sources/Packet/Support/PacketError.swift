@@ -23,6 +23,8 @@ public struct PacketError: Error, Equatable, Sendable, CustomStringConvertible {
         case noRoom(needed: Int, available: Int)
         /// A field value a builder cannot encode (for example a VNI over 24 bits).
         case valueOutOfRange(Int)
+        /// A frame with more headers than `LayerStack.capacity`.
+        case tooManyLayers(Int)
     }
 
     /// The layer whose header is at fault.
@@ -57,6 +59,8 @@ public struct PacketError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(name): buffer has \(available) bytes, header needs \(needed)"
         case let .valueOutOfRange(value):
             return "\(name): value \(value) is out of range"
+        case let .tooManyLayers(capacity):
+            return "\(name): more than \(capacity) layers in one frame"
         }
     }
 }

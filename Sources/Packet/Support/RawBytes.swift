@@ -44,3 +44,11 @@ extension UnsafeMutableRawBufferPointer {
         storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
     }
 }
+
+extension UnsafeRawBufferPointer {
+    /// `count` bytes from `start`, for a range the caller has already checked against `count`.
+    @inlinable @inline(__always)
+    func unchecked(_ start: Int, count length: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: baseAddress.map { $0 + start }, count: length)
+    }
+}

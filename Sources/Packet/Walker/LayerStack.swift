@@ -23,9 +23,12 @@ public struct LayerStack: RandomAccessCollection {
     /// The frame the layers are views into.
     public let packet: UnsafeRawBufferPointer
     @usableFromInline let records: UnsafeMutableBufferPointer<LayerRecord>
-    public private(set) var endIndex = 0
+    @usableFromInline var recorded = 0
+    @usableFromInline var failure: PacketError?
+
+    @inlinable public var endIndex: Int { recorded }
     /// The error that ended the walk before the end of the frame, if one did.
-    public private(set) var error: PacketError?
+    @inlinable public var error: PacketError? { failure }
 
     @inlinable public var startIndex: Int { 0 }
 
@@ -99,37 +102,38 @@ public struct LayerStack: RandomAccessCollection {
 
     // MARK: The walk
 
-    @inline(__always)
-    private mutating func append(_ record: LayerRecord) throws(PacketError) {
-        guard endIndex < records.count else { throw PacketError(record.kind, .tooManyLayers(records.count)) }
-        records.initializeElement(at: endIndex, to: record)
-        endIndex &+= 1
+    @inlinable @inline(__always)
+    mutating func append(_ record: LayerRecord) throws(PacketError) {
+        guard recorded < records.count else { throw PacketError(record.kind, .tooManyLayers(records.count)) }
+        records.initializeElement(at: recorded, to: record)
+        recorded &+= 1
     }
 
     /// What follows the headers: a payload layer when there are bytes left.
-    @inline(__always)
-    private mutating func appendPayload(from offset: Int, to limit: Int) throws(PacketError) {
+    @inlinable @inline(__always)
+    mutating func appendPayload(from offset: Int, to limit: Int) throws(PacketError) {
         if offset < limit { try append(LayerRecord(.payload, start: offset, end: limit)) }
     }
 
-    @inline(__always)
-    private func bytes(from offset: Int, to limit: Int) -> UnsafeRawBufferPointer {
+    @inlinable @inline(__always)
+    func bytes(from offset: Int, to limit: Int) -> UnsafeRawBufferPointer {
         packet.unchecked(offset, count: Swift.max(limit &- offset, 0))
     }
 
     /// Walks the frame into `records`; an error ends the walk and is kept in `error`.
-    @usableFromInline
+    @inlinable
     mutating func fill(linkType: LinkType, vxlanPort: UInt16) {
         do {
             try walk(linkType: linkType, vxlanPort: vxlanPort)
         } catch {
-            self.error = error
+            failure = error
         }
     }
 
     /// One level of encapsulation per turn of the outer loop: link header, VLAN tags, IP (and
     /// IPv6 extension headers), transport; VXLAN starts the next turn with its inner Ethernet.
-    private mutating func walk(linkType: LinkType, vxlanPort: UInt16) throws(PacketError) {
+    @inlinable
+    mutating func walk(linkType: LinkType, vxlanPort: UInt16) throws(PacketError) {
         var offset = 0
         var limit = packet.count
         var type: UInt16
@@ -164,7 +168,7 @@ public struct LayerStack: RandomAccessCollection {
                 type = tag.etherType
             }
 
-            let ipIndex = endIndex
+            let ipIndex = recorded
             var proto: UInt8
             var upper: Int
             var flags: UInt8

@@ -102,38 +102,43 @@ public struct LayerStack: RandomAccessCollection {
 
     // MARK: The walk
 
-    @inlinable @inline(__always)
-    mutating func append(_ record: LayerRecord) throws(PacketError) {
-        guard recorded < records.count else { throw PacketError(record.kind, .tooManyLayers(records.count)) }
-        records.initializeElement(at: recorded, to: record)
-        recorded &+= 1
-    }
-
-    /// What follows the headers: a payload layer when there are bytes left.
-    @inlinable @inline(__always)
-    mutating func appendPayload(from offset: Int, to limit: Int) throws(PacketError) {
-        if offset < limit { try append(LayerRecord(.payload, start: offset, end: limit)) }
-    }
-
-    @inlinable @inline(__always)
-    func bytes(from offset: Int, to limit: Int) -> UnsafeRawBufferPointer {
-        packet.unchecked(offset, count: Swift.max(limit &- offset, 0))
-    }
-
     /// Walks the frame into `records`; an error ends the walk and is kept in `error`.
     @inlinable
     mutating func fill(linkType: LinkType, vxlanPort: UInt16) {
+        var count = 0
         do {
-            try walk(linkType: linkType, vxlanPort: vxlanPort)
+            try Self.walk(packet, into: records, count: &count, linkType: linkType, vxlanPort: vxlanPort)
         } catch {
             failure = error
         }
+        recorded = count
     }
 
     /// One level of encapsulation per turn of the outer loop: link header, VLAN tags, IP (and
     /// IPv6 extension headers), transport; VXLAN starts the next turn with its inner Ethernet.
+    ///
+    /// A static function over locals, not a method on `self`: the count and the buffer then live
+    /// in registers instead of being written back through `self` after every layer.
     @inlinable
-    mutating func walk(linkType: LinkType, vxlanPort: UInt16) throws(PacketError) {
+    static func walk(
+        _ packet: UnsafeRawBufferPointer, into records: UnsafeMutableBufferPointer<LayerRecord>, count: inout Int,
+        linkType: LinkType, vxlanPort: UInt16
+    ) throws(PacketError) {
+        var recorded = 0
+        defer { count = recorded }
+        func append(_ record: LayerRecord) throws(PacketError) {
+            guard recorded < records.count else { throw PacketError(record.kind, .tooManyLayers(records.count)) }
+            records.initializeElement(at: recorded, to: record)
+            recorded &+= 1
+        }
+        /// What follows the headers: a payload layer when there are bytes left.
+        func appendPayload(from offset: Int, to limit: Int) throws(PacketError) {
+            if offset < limit { try append(LayerRecord(.payload, start: offset, end: limit)) }
+        }
+        func bytes(from offset: Int, to limit: Int) -> UnsafeRawBufferPointer {
+            packet.unchecked(offset, count: Swift.max(limit &- offset, 0))
+        }
+
         var offset = 0
         var limit = packet.count
         var type: UInt16

@@ -70,6 +70,23 @@ struct BenchFrames: Sendable {
         return valid
     }
 
+    /// The same with the one-pass walk.
+    @inline(never)
+    static func stackAndVerify(_ raw: UnsafeRawBufferPointer) -> Int {
+        LayerStack.walk(raw) { layers in
+            var valid = 0
+            for layer in layers {
+                switch layer {
+                case let .ipv4(ip): valid &+= ip.isChecksumValid ? 1 : 0
+                case let .udp(udp, context): valid &+= udp.checksumStatus(in: context) == true ? 1 : 0
+                case let .tcp(tcp, context): valid &+= tcp.checksumStatus(in: context) == true ? 1 : 0
+                default: break
+                }
+            }
+            return valid
+        }
+    }
+
     /// Touches a layer's kind so the walk cannot be optimised away (no hashing: `hashValue`
     /// costs more than the walk itself).
     @inline(__always)

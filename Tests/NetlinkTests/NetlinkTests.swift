@@ -8,15 +8,22 @@ import Testing
 struct NetlinkTests {
     static let prefix = "nlk\(getpid())"
 
-    static func ping(from ns: NetworkNamespace, _ address: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", ns.name, "ping", "-c", "1", "-W", "2", address]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+    /// One echo answered within a few tries. The tries are for readiness, not for loss: IPv6
+    /// installs the prefix route only when the kernel's link watcher reports the carrier, up to a
+    /// second after the peer comes up, and a ping before that fails at once ("unreachable").
+    static func ping(from ns: NetworkNamespace, _ address: String, attempts: Int = 5) -> Bool {
+        for _ in 0..<attempts {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["ip", "netns", "exec", ns.name, "ping", "-c", "1", "-W", "1", address]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return false }
+            process.waitUntilExit()
+            if process.terminationStatus == 0 { return true }
+            usleep(200_000)
+        }
+        return false
     }
 
     @Test("namespaces appear in /run/netns and go away")

@@ -59,31 +59,24 @@ struct BenchFrames: Sendable {
     static func walkAndVerify(_ raw: UnsafeRawBufferPointer) -> Int {
         var walker = LayerWalker(raw)
         var valid = 0
-        while let layer = try? walker.next() {
-            switch layer {
-            case let .ipv4(ip): valid &+= ip.isChecksumValid ? 1 : 0
-            case let .udp(udp, context): valid &+= udp.checksumStatus(in: context) == true ? 1 : 0
-            case let .tcp(tcp, context): valid &+= tcp.checksumStatus(in: context) == true ? 1 : 0
-            default: break
-            }
-        }
+        while let layer = try? walker.next() { valid &+= verified(layer) }
         return valid
     }
 
     /// The same with the one-pass walk.
     @inline(never)
     static func stackAndVerify(_ raw: UnsafeRawBufferPointer) -> Int {
-        LayerStack.walk(raw) { layers in
-            var valid = 0
-            for layer in layers {
-                switch layer {
-                case let .ipv4(ip): valid &+= ip.isChecksumValid ? 1 : 0
-                case let .udp(udp, context): valid &+= udp.checksumStatus(in: context) == true ? 1 : 0
-                case let .tcp(tcp, context): valid &+= tcp.checksumStatus(in: context) == true ? 1 : 0
-                default: break
-                }
-            }
-            return valid
+        LayerStack.walk(raw) { layers in layers.reduce(0) { $0 &+ verified($1) } }
+    }
+
+    /// 1 when `layer` carries a checksum and it is right.
+    @inline(__always)
+    static func verified(_ layer: Layer) -> Int {
+        switch layer {
+        case let .ipv4(ip): ip.isChecksumValid ? 1 : 0
+        case let .udp(udp, context): udp.checksumStatus(in: context) == true ? 1 : 0
+        case let .tcp(tcp, context): tcp.checksumStatus(in: context) == true ? 1 : 0
+        default: 0
         }
     }
 

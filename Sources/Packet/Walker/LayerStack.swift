@@ -32,7 +32,7 @@ public struct LayerStack: RandomAccessCollection {
 
     @inlinable public var startIndex: Int { 0 }
 
-    @usableFromInline
+    @inlinable
     init(packet: UnsafeRawBufferPointer, records: UnsafeMutableBufferPointer<LayerRecord>) {
         self.packet = packet
         self.records = records

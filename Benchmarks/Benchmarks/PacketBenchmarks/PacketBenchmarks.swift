@@ -43,8 +43,6 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // 1500-byte windows walking through 1 MiB of random bytes (it fits in L2): no two calls in a
-    // row see the same data, as in the proxy, so no branch predictor can learn the input.
     Benchmark("walk 7 layers in one pass + verify every checksum, 1500 bytes", configuration: .init(scalingFactor: .kilo)) { benchmark in
         frames.large.withUnsafeBytes { raw in
             for _ in benchmark.scaledIterations {
@@ -53,6 +51,8 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // 1500-byte windows walking through 1 MiB of random bytes (it fits in L2): no two calls in a
+    // row see the same data, as in the proxy, so no branch predictor can learn the input.
     Benchmark("checksum 1500 bytes", configuration: .init(scalingFactor: .kilo)) { benchmark in
         randomData.withUnsafeBytes { raw in
             var offset = 0

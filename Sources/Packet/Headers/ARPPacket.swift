@@ -8,13 +8,13 @@ public struct ARPPacket {
     /// The length of an Ethernet/IPv4 ARP body.
     public static let ethernetIPv4Length = 28
 
-    /// Checks the fixed part and the four addresses its lengths announce.
     /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
     @inlinable
     init(validated bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
+    /// Checks the fixed part and the four addresses its lengths announce.
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) throws(PacketError) {
         try self.init(checking: bytes)

@@ -5,13 +5,13 @@ public struct EthernetHeader {
 
     public static let length = 14
 
-    /// Checks that the 14-byte header is present.
     /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
     @inlinable
     init(validated bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
+    /// Checks that the 14-byte header is present.
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) throws(PacketError) {
         try self.init(checking: bytes)

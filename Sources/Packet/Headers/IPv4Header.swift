@@ -8,13 +8,13 @@ public struct IPv4Header {
 
     public static let minimumLength = 20
 
-    /// Checks the version, the header length against the captured bytes and the total length.
     /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
     @inlinable
     init(validated bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
+    /// Checks the version, the header length against the captured bytes and the total length.
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer) throws(PacketError) {
         try self.init(checking: bytes)

@@ -19,14 +19,14 @@ public struct TCPHeader {
         public static let cwr = Flags(rawValue: 0x80)
     }
 
-    /// Checks the data offset against the captured bytes and, when known, the segment length
-    /// the IP header announces.
     /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
     @inlinable
     init(validated bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
+    /// Checks the data offset against the captured bytes and, when known, the segment length
+    /// the IP header announces.
     @inlinable
     public init(_ bytes: UnsafeRawBufferPointer, segmentLength: Int? = nil) throws(PacketError) {
         try self.init(checking: bytes, segmentLength: segmentLength)

@@ -82,22 +82,17 @@ public struct LayerStack: RandomAccessCollection {
         }
     }
 
-    /// The pseudo-header context of a transport header's record. The upper-layer length is
-    /// worked out again from its IP header, as the walk did: for IPv6, the payload length less
-    /// the extension headers between the two.
+    /// The pseudo-header context of a transport header's record, from the view of its IP header
+    /// (for IPv6, less the extension headers between the two, as the walk counted them).
     @inlinable
     func context(of record: LayerRecord) -> IPContext {
-        let ip = Int(records[record.ipIndex].start)
-        let upper: Int
-        if record.isIPv6 {
-            upper = Int(packet.u16(ip + 4)) - (Int(record.start) - ip - IPv6Header.length)
-        } else {
-            let headerLength = Int(packet[ip] & 0x0F) * 4
-            upper = Swift.max(Int(packet.u16(ip + 2)) - headerLength, 0)
-        }
-        return IPContext(
-            addresses: packet.unchecked(ip + (record.isIPv6 ? 8 : 12), count: record.isIPv6 ? 32 : 8),
-            upperLayerLength: upper, isFragment: record.isFragment)
+        let ip = records[record.ipIndex]
+        let ipBytes = packet.unchecked(Int(ip.start), count: Int(ip.end &- ip.start))
+        guard record.isIPv6 else { return IPv4Header(validated: ipBytes).context }
+        var context = IPv6Header(validated: ipBytes).context
+        context.upperLayerLength -= Int(record.start &- ip.start) - IPv6Header.length
+        context.isFragment = record.isFragment
+        return context
     }
 
     // MARK: The walk
@@ -107,7 +102,7 @@ public struct LayerStack: RandomAccessCollection {
     mutating func fill(linkType: LinkType, vxlanPort: UInt16) {
         var count = 0
         do {
-            try Self.walk(packet, into: records, count: &count, linkType: linkType, vxlanPort: vxlanPort)
+            try Self.scan(packet, into: records, count: &count, linkType: linkType, vxlanPort: vxlanPort)
         } catch {
             failure = error
         }
@@ -120,7 +115,7 @@ public struct LayerStack: RandomAccessCollection {
     /// A static function over locals, not a method on `self`: the count and the buffer then live
     /// in registers instead of being written back through `self` after every layer.
     @inlinable
-    static func walk(
+    static func scan(
         _ packet: UnsafeRawBufferPointer, into records: UnsafeMutableBufferPointer<LayerRecord>, count: inout Int,
         linkType: LinkType, vxlanPort: UInt16
     ) throws(PacketError) {

@@ -43,6 +43,9 @@ public final class ProxyEngine {
     private var peerKeys: [String]
     private let tunSources: [IPAddress]
     private var responders: [NeighborResponder]
+    /// The listen address's part of the proxy's MACs, hashed once: egress writes a source MAC
+    /// into every packet, and hashing the address's text there allocated per packet.
+    private var macSalt: UInt64
 
     public init(configuration: ProxyConfiguration, mtu: Int, neighbors: PeerMACTable = PeerMACTable()) {
         self.configuration = configuration
@@ -51,6 +54,7 @@ public final class ProxyEngine {
         peerKeys = configuration.peers.map(Self.key)
         peerMACs = Array(repeating: nil, count: configuration.peers.count)
         tunSources = configuration.tun.addresses.map(\.address)
+        macSalt = Self.macSalt(listen: configuration.listen)
         responders = []
         responders = configuration.peers.map { responder(for: $0) }
     }
@@ -68,6 +72,7 @@ public final class ProxyEngine {
     /// the MAC address learned for it, so its flows go on without a new resolution.
     public func reconfigure(_ new: ProxyConfiguration) {
         configuration = new
+        macSalt = Self.macSalt(listen: new.listen)
         peerKeys = new.peers.map(Self.key)
         peerMACs = neighbors.lookup(peerKeys)
         neighborGeneration = neighbors.generation
@@ -87,13 +92,20 @@ public final class ProxyEngine {
     /// of the underlay listen address, so two proxies on one overlay differ (a kernel bridge
     /// learning both would otherwise see one MAC flap between them), then the 24-bit VNI.
     public static func mac(vni: UInt32, listen: SocketEndpoint) -> MACAddress {
-        var hash: UInt32 = 0x811C_9DC5  // FNV-1a: stable across runs, unlike hashValue
-        for byte in listen.description.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
-        let salt = UInt64((hash ^ hash >> 16) & 0xFFFF)
-        return MACAddress(rawValue: 0x0200_0000_0000 | salt << 24 | UInt64(vni & 0xFF_FFFF))
+        mac(vni: vni, salt: macSalt(listen: listen))
     }
 
-    private func mac(vni: UInt32) -> MACAddress { Self.mac(vni: vni, listen: configuration.listen) }
+    private static func macSalt(listen: SocketEndpoint) -> UInt64 {
+        var hash: UInt32 = 0x811C_9DC5  // FNV-1a: stable across runs, unlike hashValue
+        for byte in listen.description.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        return UInt64((hash ^ hash >> 16) & 0xFFFF)
+    }
+
+    private static func mac(vni: UInt32, salt: UInt64) -> MACAddress {
+        MACAddress(rawValue: 0x0200_0000_0000 | salt << 24 | UInt64(vni & 0xFF_FFFF))
+    }
+
+    private func mac(vni: UInt32) -> MACAddress { Self.mac(vni: vni, salt: macSalt) }
 
     /// The inner MAC learned for peer `i`.
     public func peerMAC(_ i: Int) -> MACAddress? { peerMACs[i] }

@@ -33,24 +33,60 @@ public final class TunPoller: @unchecked Sendable {
         guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else { throw .system(operation: "epoll_ctl", errno: errno) }
     }
 
-    /// Adds another descriptor (a socket polled with the queues); readiness is reported the same way.
-    public func add(descriptor: Int32) throws(TunError) {
-        try add(descriptor, token: UInt64(UInt32(bitPattern: descriptor)) | 1 << 32)
+    private var added = 0
+
+    /// Adds another descriptor (a socket polled with the queues); returns its bit in
+    /// `Readiness.descriptors` (the first one added is bit 0).
+    @discardableResult
+    public func add(descriptor: Int32) throws(TunError) -> Int {
+        let index = added
+        try add(descriptor, token: 1 << 32 | UInt64(min(index, 63)))
+        added += 1
+        return min(index, 63)
     }
 
     /// True once `stop()` was called.
     public private(set) var isStopped = false
 
+    /// What one wait found readable.
+    public struct Readiness: Sendable, Equatable {
+        /// Bit i: the queue whose index is i (queues from index 63 on share bit 63).
+        public var queues: UInt64 = 0
+        /// Bit i: the descriptor `add(descriptor:)` numbered i.
+        public var descriptors: UInt64 = 0
+
+        public init(queues: UInt64 = 0, descriptors: UInt64 = 0) {
+            self.queues = queues
+            self.descriptors = descriptors
+        }
+
+        public var isEmpty: Bool { queues == 0 && descriptors == 0 }
+    }
+
+    /// Waits up to `milliseconds` (-1: forever) and says what is readable: empty on timeout or
+    /// stop. Reading only what is ready spares a non-blocking read that would find nothing,
+    /// a system call per wakeup that a lone packet's latency pays.
+    public func waitForReadiness(milliseconds: Int32 = -1) -> Readiness {
+        let n = epoll_wait(epoll, events, 16, milliseconds)
+        var ready = Readiness()
+        guard n > 0 else { return ready }
+        for i in 0..<Int(n) {
+            let token = events[i].data.u64
+            if token == UInt64.max {
+                isStopped = true
+            } else if token >> 32 == 1 {
+                ready.descriptors |= 1 << (token & 63)
+            } else {
+                ready.queues |= 1 << min(token, 63)
+            }
+        }
+        return isStopped ? Readiness() : ready
+    }
+
     /// Waits up to `milliseconds` (-1: forever); true when a queue is readable, false on
     /// timeout or stop. Read every queue of the poller after a true: reads are non-blocking.
     public func wait(milliseconds: Int32 = -1) -> Bool {
-        let n = epoll_wait(epoll, events, 16, milliseconds)
-        guard n > 0 else { return false }
-        var readable = false
-        for i in 0..<Int(n) {
-            if events[i].data.u64 == UInt64.max { isStopped = true } else { readable = true }
-        }
-        return readable && !isStopped
+        !waitForReadiness(milliseconds: milliseconds).isEmpty
     }
 
     /// Wakes every waiter and makes `isStopped` true; safe from any thread or signal handler.

@@ -99,6 +99,31 @@ struct TunDeviceTests {
         #expect(sawPing)
     }
 
+    @Test("a poller says which of its queue and its other descriptors became readable")
+    func readiness() throws {
+        let (ns, device) = try Self.deviceInNamespace("rdy", .init(name: "tun5"))
+        defer { device.close(); try? ns.delete() }
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        let poller = try TunPoller([device.queues[0]])
+        #expect(try poller.add(descriptor: ends[0]) == 0)
+        #expect(poller.waitForReadiness(milliseconds: 0).isEmpty)
+
+        var byte: UInt8 = 1
+        #expect(write(ends[1], &byte, 1) == 1)
+        #expect(poller.waitForReadiness(milliseconds: 1000) == TunPoller.Readiness(queues: 0, descriptors: 1))
+        #expect(read(ends[0], &byte, 1) == 1)
+
+        try Self.sendUDP(in: ns, to: "10.97.0.2", port: 5353, "ready?")
+        let index = UInt64(device.queues[0].index)
+        #expect(poller.waitForReadiness(milliseconds: 1000) == TunPoller.Readiness(queues: 1 << index, descriptors: 0))
+
+        poller.stop()
+        #expect(poller.waitForReadiness(milliseconds: 1000).isEmpty)
+        #expect(poller.isStopped)
+    }
+
     @Test("a packet written to the device reaches a UDP socket with its bytes intact")
     func outbound() throws {
         let (ns, device) = try Self.deviceInNamespace("out", .init(name: "tun1"))

@@ -32,6 +32,8 @@ final class ProxyWorker: @unchecked Sendable {
     private let queue: TunQueue
     private let socket: UnderlaySocket
     private let poller: TunPoller
+    /// The socket's bit in the poller's readiness.
+    private let socketBit: UInt64
     private let recorder: PacketRecorder?
     private let listen: SocketEndpoint
     private let coalesce: Bool
@@ -50,7 +52,8 @@ final class ProxyWorker: @unchecked Sendable {
         coalesce = queue.hasVirtioHeader
         coalesceUDP = queue.hasVirtioHeader && offloads.contains(.uso4) && offloads.contains(.uso6)
         poller = try TunPoller([queue])
-        try poller.add(descriptor: socket.descriptor)
+        let bit = try poller.add(descriptor: socket.descriptor)
+        socketBit = 1 << UInt64(bit)
         let sender = DatagramSender(sockets: senders)
         sender.setPeers(configuration.peers.map(\.endpoint))
         state = Locked(State(
@@ -119,14 +122,14 @@ final class ProxyWorker: @unchecked Sendable {
             // While packets wait for a peer's MAC, look again soon: another worker may learn it.
             // (Busy polling after traffic, tried for latency, made ping RTT 2-4 times worse on
             // two cores: the spinning workers took the CPU the answers needed.)
-            _ = poller.wait(milliseconds: buffers.pending.count > 0 ? 20 : 250)
+            let ready = poller.waitForReadiness(milliseconds: buffers.pending.count > 0 ? 20 : 250)
             if poller.isStopped { break }
             let now = Self.monotonicNanoseconds()
             state.withLock { s in
                 s.engine.refreshNeighbors()
                 if buffers.pending.count > 0 { retryPending(&s, &buffers, now: now) }
-                fromTun(&s, &buffers, now: now)
-                fromUnderlay(&s, &buffers, now: now)
+                if ready.queues != 0 { fromTun(&s, &buffers, now: now) }
+                if ready.descriptors & socketBit != 0 { fromUnderlay(&s, &buffers, now: now) }
                 let outcome = s.sender.take()
                 s.counters.errors &+= UInt64(outcome.failed)
                 if now &- lastHousekeeping > 1_000_000_000 {

@@ -130,15 +130,30 @@ int cshim_recvmmsg(int fd, struct iovec *vectors, struct sockaddr_storage *names
     return n;
 }
 
-int cshim_sendmmsg(int fd, struct iovec *vectors, const struct sockaddr_storage *names, const unsigned int *nameLengths,
-                   const unsigned short *segments, unsigned int count) {
+/// Sends a GSO message's datagrams one by one: each vector is cut every `segment` bytes.
+static int send_segments(int fd, const struct msghdr *message, unsigned short segment) {
+    for (size_t v = 0; v < message->msg_iovlen; v++) {
+        const char *base = message->msg_iov[v].iov_base;
+        size_t length = message->msg_iov[v].iov_len;
+        for (size_t offset = 0; offset < length; offset += segment) {
+            size_t piece = length - offset < segment ? length - offset : segment;
+            if (sendto(fd, base + offset, piece, MSG_DONTWAIT, message->msg_name, message->msg_namelen) < 0) return -errno;
+        }
+    }
+    return 0;
+}
+
+int cshim_sendmmsg(int fd, struct iovec *vectors, const unsigned int *vectorCounts, const struct sockaddr_storage *names,
+                   const unsigned int *nameLengths, const unsigned short *segments, unsigned int count) {
     struct mmsghdr headers[64];
     char control[64][CMSG_SPACE(sizeof(uint16_t))];
     if (count > 64) count = 64;
     memset(headers, 0, sizeof(struct mmsghdr) * count);
+    size_t offset = 0;
     for (unsigned int i = 0; i < count; i++) {
-        headers[i].msg_hdr.msg_iov = &vectors[i];
-        headers[i].msg_hdr.msg_iovlen = 1;
+        headers[i].msg_hdr.msg_iov = &vectors[offset];
+        headers[i].msg_hdr.msg_iovlen = vectorCounts[i];
+        offset += vectorCounts[i];
         headers[i].msg_hdr.msg_name = (void *)&names[i];
         headers[i].msg_hdr.msg_namelen = nameLengths[i];
         if (segments[i] > 0) {
@@ -152,20 +167,25 @@ int cshim_sendmmsg(int fd, struct iovec *vectors, const struct sockaddr_storage 
             memcpy(CMSG_DATA(c), &size, sizeof(size));
         }
     }
-    unsigned int sent = 0;
-    while (sent < count) {
-        int n = sendmmsg(fd, headers + sent, count - sent, MSG_DONTWAIT);
+    unsigned int done = 0, refused = 0;
+    while (done < count) {
+        int n = sendmmsg(fd, headers + done, count - done, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
             // EAGAIN: the socket buffer is full; the rest is dropped, as a full NIC queue would.
-            // EIO/EINVAL on one message (GSO refused): skip it and go on with the others.
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return (int)sent;
-            sent += 1;
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
+            // EIO/EINVAL on a GSO message: the route cannot segment; send its datagrams singly.
+            // Any other refusal of one message: skip it and go on with the others.
+            int rc = -errno;
+            if (segments[done] > 0 && (errno == EIO || errno == EINVAL)) rc = send_segments(fd, &headers[done].msg_hdr, segments[done]);
+            if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -ENOBUFS) break;
+            if (rc != 0) refused += 1;
+            done += 1;
             continue;
         }
-        sent += (unsigned int)n;
+        done += (unsigned int)n;
     }
-    return (int)sent;
+    return (int)(done - refused);
 }
 
 int cshim_udp_enable_gro(int fd) {

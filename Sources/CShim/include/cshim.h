@@ -39,11 +39,13 @@ int cshim_bridge_vlan_add(struct nl_sock *sock, int port_index, uint16_t vid, in
 int cshim_recvmmsg(int fd, struct iovec *vectors, struct sockaddr_storage *names, unsigned int *lengths,
                    unsigned int *segments, unsigned int count);
 
-/// Sends `count` (at most 64) datagrams, vectors[i] to names[i]; a non-zero segments[i] sends
-/// that datagram as UDP GSO (UDP_SEGMENT) in segments of that size. Returns how many were sent:
-/// a full socket buffer drops the rest, as a full NIC queue would.
-int cshim_sendmmsg(int fd, struct iovec *vectors, const struct sockaddr_storage *names, const unsigned int *nameLengths,
-                   const unsigned short *segments, unsigned int count);
+/// Sends `count` (at most 64) messages to names[i]. Message i gathers vectorCounts[i] entries
+/// of `vectors` (laid out one message after another); a non-zero segments[i] sends it as UDP
+/// GSO (UDP_SEGMENT), cut into datagrams of that size. A GSO message the kernel refuses (EIO,
+/// EINVAL: no segmentation offload on the route) is sent again datagram by datagram. Returns
+/// how many messages were sent: a full socket buffer drops the rest, as a full NIC queue would.
+int cshim_sendmmsg(int fd, struct iovec *vectors, const unsigned int *vectorCounts, const struct sockaddr_storage *names,
+                   const unsigned int *nameLengths, const unsigned short *segments, unsigned int count);
 
 /// UDP_GRO on a socket: coalesced datagrams arrive with their segment size (cshim_recvmmsg).
 int cshim_udp_enable_gro(int fd);

@@ -4,6 +4,8 @@
 #   proxy   a pair of netlab proxies (TUN vx0, VNI 42, UDP 4789)        10.96.2.1 <-> 10.96.2.2
 #   kernel  a pair of Linux vxlan devices (VNI 100, UDP 4790)           10.96.1.1 <-> 10.96.1.2
 #   veth    the plain underlay                                          10.97.0.1 <-> 10.97.0.2
+#   floor   bench/relay-floor.c, a no-op C relay (TUN fl0, UDP 5555)    10.96.3.1 <-> 10.96.3.2
+#           (ping only: the least RTT any userspace TUN/UDP tunnel can have here)
 # Each figure is the median of RUNS runs: TCP with 1 and 4 streams (Gbit/s), UDP 64-byte
 # datagrams received per second, ping RTT p50 (us). Ratios are proxy / kernel vxlan.
 # Ping runs twice: 0.2 s apart (as a person pings; the CPUs idle between echoes, which is how
@@ -61,8 +63,23 @@ done
 for ns in "$a" "$b"; do
   for _ in $(seq 100); do ip netns exec "$ns" "$netlab" proxy status >/dev/null 2>&1 && break; sleep 0.05; done
 done
+# The floor: one poll, one read and one send per packet, nothing else.
+floor=""
+if command -v cc >/dev/null && cc -O2 -o "$work/relay-floor" bench/relay-floor.c; then
+  floor=10.96.3.2
+  for side in 1 2; do
+    if [ "$side" = 1 ]; then ns=$a; peer=2; else ns=$b; peer=1; fi
+    ip netns exec "$ns" "$work/relay-floor" fl0 "10.97.0.$side" 5555 "10.97.0.$peer" &
+    pids+=($!)
+  done
+  for side in 1 2; do
+    if [ "$side" = 1 ]; then ns=$a; else ns=$b; fi
+    for _ in $(seq 100); do ip -n "$ns" link show fl0 >/dev/null 2>&1 && break; sleep 0.05; done
+    ip -n "$ns" addr add "10.96.3.$side/24" dev fl0; ip -n "$ns" link set fl0 up
+  done
+fi
 # Resolve the MACs and warm the paths up.
-for address in 10.96.1.2 10.96.2.2 10.97.0.2; do ip netns exec "$a" ping -c 2 -i 0.2 -q "$address" >/dev/null; done
+for address in 10.96.1.2 10.96.2.2 10.97.0.2 $floor; do ip netns exec "$a" ping -c 2 -i 0.2 -q "$address" >/dev/null; done
 
 iperf() {  # address args... -> the iperf3 JSON summary
   ip netns exec "$b" iperf3 -s -1 -D -B "$1" >/dev/null 2>&1
@@ -106,6 +123,14 @@ for path in proxy kernel veth; do
     "$path" "${result[$path.tcp1]}" "${t1[*]}" "${result[$path.tcp4]}" "${result[$path.udp]}" "${result[$path.rtt]}" "${result[$path.warm]}"
   unset t1 t4 u r w
 done
+if [ -n "$floor" ]; then
+  declare -a r=() w=()
+  for _ in $(seq "$runs"); do r+=("$(rtt "$floor" 25 0.2)"); w+=("$(rtt "$floor" 200 0.005)"); done
+  result[floor.rtt]=$(median "${r[@]}"); result[floor.warm]=$(median "${w[@]}")
+  printf '%-7s ping p50 %5.0f us (5 ms apart: %.0f us); floor/kernel rtt_p50 %.2f\n' floor "${result[floor.rtt]}" "${result[floor.warm]}" \
+    "$(python3 -c 'import sys; print(float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9))' "${result[floor.rtt]}" "${result[kernel.rtt]}")"
+  unset r w
+fi
 echo "proxy status after the run:"
 ip netns exec "$a" "$netlab" proxy status | sed 's/^/  /'
 python3 - "${result[proxy.tcp1]}" "${result[kernel.tcp1]}" "${result[proxy.tcp4]}" "${result[kernel.tcp4]}" \

@@ -12,6 +12,7 @@
 # the kernel's 71 us reference was taken, and what the ratio uses) and 5 ms apart (CPUs kept warm).
 #   bench/proxy.sh [SECONDS] [RUNS]          (default 3 s per measurement, 3 runs)
 #   PROXY_QUEUES=N bench/proxy.sh            (TUN queues per proxy; default: the proxy's own)
+# With perf installed it also counts the proxies' allocations after the warm-up (target: 0).
 # Last line:  proxy/kernel: tcp1 R tcp4 R udp64_pps R rtt_p50 R
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +21,12 @@ runs="${2:-3}"
 command -v iperf3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
 swift build -c release --product netlab >/dev/null
 netlab=.build/release/netlab
-a="pbench$$a"; b="pbench$$b"; pids=()
+a="pbench$$a"; b="pbench$$b"; pids=(); proxies=()
+probe="nlbench$$"; perfpid=""
 work=$(mktemp -d)
 cleanup() {
+  [ -n "$perfpid" ] && kill -INT "$perfpid" 2>/dev/null && wait "$perfpid" 2>/dev/null
+  perf probe -q -d "probe_libc:${probe}_*" 2>/dev/null || true
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   ip netns del "$a" 2>/dev/null || true
@@ -58,7 +62,7 @@ vni = 42
 routes = ["10.96.2.0/24"]
 TOML
   ip netns exec "$ns" "$netlab" proxy --config "$work/$side.toml" --log-level warning &
-  pids+=($!)
+  pids+=($!); proxies+=($!)
 done
 for ns in "$a" "$b"; do
   for _ in $(seq 100); do ip netns exec "$ns" "$netlab" proxy status >/dev/null 2>&1 && break; sleep 0.05; done
@@ -80,6 +84,16 @@ if command -v cc >/dev/null && cc -O2 -o "$work/relay-floor" bench/relay-floor.c
 fi
 # Resolve the MACs and warm the paths up.
 for address in 10.96.1.2 10.96.2.2 10.97.0.2 $floor; do ip netns exec "$a" ping -c 2 -i 0.2 -q "$address" >/dev/null; done
+# Allocations in the proxies in steady state, from here to the end: uprobes on libc's malloc,
+# calloc and realloc (Swift allocates through them), counted by perf for the proxies' PIDs
+# alone. Skipped where perf or uprobes are missing.
+libc=$(grep -m1 -o '/[^ ]*/libc\.so\.6' "/proc/${proxies[0]}/maps" 2>/dev/null || true)
+if command -v perf >/dev/null && [ -n "$libc" ] &&
+   perf probe -q -x "$libc" --add "${probe}_malloc=malloc" --add "${probe}_calloc=calloc" --add "${probe}_realloc=realloc" 2>/dev/null; then
+  perf stat -x, -o "$work/mallocs.csv" -e "probe_libc:${probe}_malloc,probe_libc:${probe}_calloc,probe_libc:${probe}_realloc" \
+    -p "$(IFS=,; echo "${proxies[*]}")" 2>/dev/null &
+  perfpid=$!
+fi
 
 iperf() {  # address args... -> the iperf3 JSON summary
   ip netns exec "$b" iperf3 -s -1 -D -B "$1" >/dev/null 2>&1
@@ -130,6 +144,12 @@ if [ -n "$floor" ]; then
   printf '%-7s ping p50 %5.0f us (5 ms apart: %.0f us); floor/kernel rtt_p50 %.2f\n' floor "${result[floor.rtt]}" "${result[floor.warm]}" \
     "$(python3 -c 'import sys; print(float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9))' "${result[floor.rtt]}" "${result[kernel.rtt]}")"
   unset r w
+fi
+if [ -n "$perfpid" ]; then
+  kill -INT "$perfpid" 2>/dev/null; wait "$perfpid" 2>/dev/null || true; perfpid=""
+  awk -F, '/probe_libc/ { n += $1 } END { printf "allocations in the proxies after the warm-up (malloc, calloc, realloc): %d\n", n }' "$work/mallocs.csv"
+else
+  echo "allocations in the proxies after the warm-up: not counted (needs perf with uprobes)"
 fi
 echo "proxy status after the run:"
 ip netns exec "$a" "$netlab" proxy status | sed 's/^/  /'

@@ -121,10 +121,12 @@ public final class DatagramSender {
     /// Adds the datagram to the socket's last message when it continues that message's run.
     private func extendRun(of socket: Int, with vector: iovec, peer: Int) -> Bool {
         let run = runs[socket]
-        let i = socket * perSocket + counts[socket] - 1
+        // An open run implies a message in the batch: flush and GSO sends close it.
         guard run.isOpen, run.peer == peer, vector.iov_len <= run.size, run.bytes + vector.iov_len <= bytesPerMessage,
-              vectorsUsed[socket] < vectorsPerSocket, Int(vectorCounts[i]) < segmentsPerMessage
+              vectorsUsed[socket] < vectorsPerSocket
         else { return false }
+        let i = socket * perSocket + counts[socket] - 1
+        guard Int(vectorCounts[i]) < segmentsPerMessage else { return false }
         vectors[socket * vectorsPerSocket + vectorsUsed[socket]] = vector
         vectorsUsed[socket] += 1
         vectorCounts[i] += 1

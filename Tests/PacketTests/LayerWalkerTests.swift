@@ -112,6 +112,38 @@ struct LayerWalkerTests {
         }
     }
 
+    @Test("an atomic IPv6 fragment (offset 0, M clear; RFC 6946) is whole: its UDP checksum is verified by both walks")
+    func atomicFragment() {
+        // IPv6 / fragment header (next UDP, offset 0, M clear) / UDP 53 -> 53 with 4 bytes of data.
+        var atomic = TestFrames.hex("""
+            60 00 00 00 00 14 2c 40  20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01
+            20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02
+            11 00 00 00 12 34 56 78 | 00 35 00 35 00 0c 00 00 | 61 62 63 64
+            """)
+        TestFrames.fixTransportChecksumAfterExtensions(&atomic, extensionLength: 8)
+        var broken = atomic
+        broken[broken.count - 1] ^= 0xFF
+        var first = atomic
+        first[43] = 0x01  // M set: a first fragment, whose checksum covers bytes not here
+        for (bytes, expected) in [(atomic, true as Bool?), (broken, false), (first, nil)] {
+            bytes.withUnsafeBytes { raw in
+                var walker = LayerWalker(raw, linkType: .raw)
+                var status: Bool?? = .none
+                while let layer = try? walker.next() {
+                    if case let .udp(udp, context) = layer { status = .some(udp.checksumStatus(in: context)) }
+                }
+                #expect(status == .some(expected), "walker, M=\(bytes[43] & 1)")
+                LayerStack.walk(raw, linkType: .raw) { layers in
+                    guard let index = layers.firstIndex(where: { $0.kind == .udp }), case let .udp(udp, context) = layers[index] else {
+                        Issue.record("no UDP layer in the one-pass walk")
+                        return
+                    }
+                    #expect(udp.checksumStatus(in: context) == expected, "stack, M=\(bytes[43] & 1)")
+                }
+            }
+        }
+    }
+
     @Test("unknown EtherTypes and protocols end in payload; ARP padding is not payload")
     func payloadRules() {
         let lldp = TestFrames.hex("01 80 c2 00 00 0e 02 00 00 00 00 01 88 cc 02 07 04 00 00 00 00 00 01")

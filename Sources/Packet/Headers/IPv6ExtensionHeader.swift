@@ -48,6 +48,9 @@ public struct IPv6ExtensionHeader {
     @inlinable public var fragmentOffset: Int { isFragmentHeader ? Int(bytes.u16(2) >> 3) * 8 : 0 }
     /// More-fragments flag (fragment header only).
     @inlinable public var moreFragments: Bool { isFragmentHeader && bytes.u8(3) & 1 != 0 }
+    /// A fragment header with offset 0 and M clear (RFC 6946): the datagram is whole, so its
+    /// transport checksum can be verified as if the header were not there.
+    @inlinable public var isAtomicFragment: Bool { isFragmentHeader && fragmentOffset == 0 && !moreFragments }
     /// Fragment identification (fragment header only).
     @inlinable public var identification: UInt32 { isFragmentHeader ? bytes.u32(4) : 0 }
     /// The routing type (routing header only).

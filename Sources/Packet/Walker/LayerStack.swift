@@ -197,7 +197,7 @@ public struct LayerStack: RandomAccessCollection {
                     upper &-= header.length
                     proto = header.nextHeader
                     if header.isFragmentHeader {
-                        flags |= LayerRecord.isFragment
+                        if !header.isAtomicFragment { flags |= LayerRecord.isFragment }
                         if header.fragmentOffset != 0 { return try appendPayload(from: offset, to: limit) }
                     }
                 }

@@ -203,7 +203,7 @@ public struct LayerWalker {
             offset += header.length
             context.upperLayerLength -= header.length
             if header.isFragmentHeader {
-                context.isFragment = true
+                context.isFragment = !header.isAtomicFragment
                 laterFragment = header.fragmentOffset != 0
             }
             next(.ipProtocol, type: UInt16(header.nextHeader))

@@ -1,5 +1,8 @@
 import CPcap
 import Packet
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads pcap and pcapng files through libpcap, optionally through a BPF filter.
 ///
@@ -20,6 +23,9 @@ public final class PcapFileReader {
 
     /// Opens `path`; timestamps are normalised to microseconds whatever the file stores.
     public init(path: String, filter: String? = nil) throws(CaptureError) {
+        // libpcap's "error reading dump file: Is a directory" names the wrong thing.
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { throw .cannotOpen(path: path, message: "is a directory") }
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let handle = pcap_open_offline_with_tstamp_precision(
             path, UInt32(PCAP_TSTAMP_PRECISION_MICRO), &errorBuffer)

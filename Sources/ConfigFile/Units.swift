@@ -46,10 +46,25 @@ public enum Units {
     }
 }
 
-/// Reads a whole text file without Foundation.
+/// Reads a whole text file without Foundation, and says in a few words why it could not.
 public enum FileText {
-    public static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
+    /// Why a file could not be read: printed as `PATH: REASON` ("is a directory", "no such file
+    /// or directory", "permission denied"), the one line a user needs instead of a list of
+    /// sections missing from an empty text.
+    public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// Configuration files are small; a larger one is a mistake (a capture, a disk image).
+    public static let sizeLimit = 16 << 20
+
+    public static func read(_ path: String) throws(Failure) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw Failure(path: path, reason: reason(errno)) }
+        if info.st_mode & S_IFMT == S_IFDIR { throw Failure(path: path, reason: "is a directory") }
+        guard let file = fopen(path, "r") else { throw Failure(path: path, reason: reason(errno)) }
         defer { fclose(file) }
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -57,8 +72,16 @@ public enum FileText {
             let n = fread(&buffer, 1, buffer.count, file)
             if n <= 0 { break }
             data.append(contentsOf: buffer[..<n])
+            if data.count > sizeLimit { throw Failure(path: path, reason: "larger than \(sizeLimit >> 20) MiB: not a configuration file") }
         }
+        if ferror(file) != 0 { throw Failure(path: path, reason: reason(errno)) }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// strerror's text, lower-cased as the rest of a message: "no such file or directory".
+    private static func reason(_ code: Int32) -> String {
+        let text = String(cString: strerror(code))
+        return text.prefix(1).lowercased() + text.dropFirst()
     }
 }
 

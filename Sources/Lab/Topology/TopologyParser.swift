@@ -27,8 +27,11 @@ public struct TopologyParser {
 
     /// Reads `path` from disk and parses it.
     public static func load(path: String, kernel: KernelSupport? = nil) throws(TopologyErrors) -> Topology {
-        guard let text = FileText.read(path) else {
-            throw TopologyErrors(errors: [TopologyError(file: path, line: 0, key: "", message: "cannot read the file")])
+        let text: String
+        do {
+            text = try FileText.read(path)
+        } catch {
+            throw TopologyErrors(errors: [TopologyError(file: path, line: 0, key: "", message: error.reason)])
         }
         var parser = TopologyParser(text: text, file: path, kernel: kernel)
         return try parser.parse()
@@ -472,7 +475,7 @@ extension TopologyParser {
     /// Just the `name` of a topology file (for `down` and `status`, which must work even when
     /// the rest of the file no longer validates).
     public static func labName(path: String) -> String? {
-        guard let text = FileText.read(path), let table = try? TOMLTable(string: text) else { return nil }
+        guard let text = try? FileText.read(path), let table = try? TOMLTable(string: text) else { return nil }
         return table["name"]?.string
     }
 }

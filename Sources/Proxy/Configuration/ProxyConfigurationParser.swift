@@ -5,18 +5,14 @@ import TOMLKit
 /// Reads and validates a proxy configuration; every problem is reported with its line and key.
 public enum ProxyConfigurationParser {
     public static func load(path: String) throws(ConfigErrors) -> ProxyConfiguration {
-        guard let text = FileText.read(path) else {
-            throw ConfigErrors(errors: [ConfigError(file: path, line: 0, key: "", message: "cannot read the file")])
-        }
+        let text = try readText(path)
         return try parse(text, file: path)
     }
 
     /// Reads the proxy of node `node` from a topology file (`[nodes.NODE.proxy]`): what a lab's
     /// proxy runs and re-reads on SIGHUP. Problems carry the topology's lines.
     public static func load(topology path: String, node: String) throws(ConfigErrors) -> ProxyConfiguration {
-        guard let text = FileText.read(path) else {
-            throw ConfigErrors(errors: [ConfigError(file: path, line: 0, key: "", message: "cannot read the file")])
-        }
+        let text = try readText(path)
         let root = try ConfigReader.table(text, file: path)
         var r = ConfigReader(text: text, file: path)
         let base = ["nodes", node, "proxy"]
@@ -27,6 +23,14 @@ public enum ProxyConfigurationParser {
         let configuration = parse(table, at: base, reader: &r)
         try r.check()
         return configuration
+    }
+
+    private static func readText(_ path: String) throws(ConfigErrors) -> String {
+        do {
+            return try FileText.read(path)
+        } catch {
+            throw ConfigErrors(errors: [ConfigError(file: path, line: 0, key: "", message: error.reason)])
+        }
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> ProxyConfiguration {

@@ -12,6 +12,7 @@
 # the kernel's 71 us reference was taken, and what the ratio uses) and 5 ms apart (CPUs kept warm).
 #   bench/proxy.sh [SECONDS] [RUNS]          (default 3 s per measurement, 3 runs)
 #   PROXY_QUEUES=N bench/proxy.sh            (TUN queues per proxy; default: the proxy's own)
+#   NETLAB_BIN=/tmp/netlab-old bench/proxy.sh (another build of netlab, e.g. before a change)
 # With perf installed it also counts the proxies' allocations after the warm-up (target: 0).
 # Last line:  proxy/kernel: tcp1 R tcp4 R udp64_pps R rtt_p50 R
 set -euo pipefail
@@ -19,8 +20,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-3}"
 runs="${2:-3}"
 command -v iperf3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
-swift build -c release --product netlab >/dev/null
-netlab=.build/release/netlab
+# NETLAB_BIN=path: measure that binary instead of building this tree (before/after comparisons).
+if [ -z "${NETLAB_BIN:-}" ]; then swift build -c release --product netlab >/dev/null; fi
+netlab="${NETLAB_BIN:-.build/release/netlab}"
 a="pbench$$a"; b="pbench$$b"; pids=(); proxies=()
 probe="nlbench$$"; perfpid=""
 work=$(mktemp -d)

@@ -6,7 +6,7 @@ import Testing
 struct ProxyEngineTests {
     static let peerMAC = MACAddress("02:00:00:00:00:bb")!
 
-    static func engine() throws -> ProxyEngine {
+    static func engine(neighbors: NeighborTable = NeighborTable()) throws -> ProxyEngine {
         let config = try ProxyConfigurationParser.parse("""
             [tun]
             addresses = ["10.10.0.1/24"]
@@ -17,7 +17,7 @@ struct ProxyEngineTests {
             vni = 42
             routes = ["10.10.0.0/24"]
             """, file: "p.toml")
-        return ProxyEngine(configuration: config, mtu: 1450)
+        return ProxyEngine(configuration: config, mtu: 1450, neighbors: neighbors)
     }
 
     /// A VXLAN payload: header for `vni`, Ethernet from the peer, then `inner`.
@@ -59,14 +59,15 @@ struct ProxyEngineTests {
         return (result, delivered, reply)
     }
 
-    @Test("an inner TCP packet with a partial checksum reaches the TUN device complete, and the peer's MAC is learned")
+    @Test("an inner TCP packet with a partial checksum reaches the TUN device complete, and its sender's MAC is learned")
     func ingressTCP() throws {
-        let engine = try Self.engine()
+        let neighbors = NeighborTable()
+        let engine = try Self.engine(neighbors: neighbors)
         // Ethernet padding after the datagram must not reach the TUN device.
         let (result, tun, _) = Self.ingress(engine, Self.vxlan(vni: 42, etherType: EtherType.ipv4, Self.partialTCP() + [0, 0, 0]),
                                             from: "192.0.2.2")
         #expect(result == .deliver(peer: 0, start: 22, length: 140))
-        #expect(engine.peerMAC(0) == Self.peerMAC)
+        #expect(neighbors.lookup(NeighborKey(vni: 42, address: IPAddress("10.10.0.2")!))?.mac == Self.peerMAC)
         Array(tun[..<140]).withUnsafeBytes { raw in
             var walker = LayerWalker(raw, linkType: .raw)
             _ = try? walker.next()

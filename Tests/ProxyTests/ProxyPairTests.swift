@@ -92,7 +92,10 @@ struct ProxyPairTests {
         let peers = status["peers"] as? [[String: Any]] ?? []
         #expect((peers.first?["packets_out"] as? Int ?? 0) > 100, "\(status)")
         #expect((peers.first?["packets_in"] as? Int ?? 0) > 100, "\(status)")
-        #expect(peers.first?["mac"] is String, "the peer's MAC was not learned: \(status)")
+        let neighbors = status["neighbors"] as? [[String: Any]] ?? []
+        #expect(neighbors.contains { $0["address"] as? String == "10.11.0.2" && $0["mac"] is String },
+                "the peer's MAC was not learned for its address: \(status)")
+        #expect(peers.first?["path_mtu"] as? Int == 1450, "\(status)")
         #expect(status["errors"] as? Int == 0, "\(status)")
 
         let (_, flows) = try ProxyFixture.run(in: pair.a, [ProxyFixture.netlab, "proxy", "flows", "--top", "5"])

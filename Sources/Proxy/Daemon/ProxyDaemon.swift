@@ -33,6 +33,10 @@ public final class ProxyDaemon: @unchecked Sendable {
     public let logger: Logger
     private let device: TunDevice
     private let workers: [ProxyWorker]
+    /// What every worker learned of the inner neighbours' MACs.
+    private let neighbors = NeighborTable()
+    /// Each peer's underlay path MTU, followed at run time.
+    private let paths: PathMTUMonitor
     private let recorder: PacketRecorder?
     private let started = Date()
     private var control: ControlServer?
@@ -93,13 +97,14 @@ public final class ProxyDaemon: @unchecked Sendable {
             device.close()
             throw Failure(description: "capture: \(error)")
         }
+        paths = PathMTUMonitor(listen: configuration.listen, peers: configuration.peers.map(\.endpoint),
+                               ceiling: underlayMTU, overhead: configuration.overhead)
         do {
             var made: [ProxyWorker] = []
-            let neighbors = PeerMACTable()
             for i in 0..<workerCount {
                 made.append(try ProxyWorker(index: i, queue: device.queues[i], socket: receivers[i], senders: senders,
-                                            configuration: configuration, mtu: pathMTU, neighbors: neighbors, recorder: recorder,
-                                            offloads: device.offloads))
+                                            configuration: configuration, mtu: pathMTU, neighbors: neighbors, paths: paths,
+                                            recorder: recorder, offloads: device.offloads))
             }
             workers = made
         } catch {
@@ -182,6 +187,11 @@ public final class ProxyDaemon: @unchecked Sendable {
                 catch { logger.warning("reload: \(error)") }
             }
         }
+        paths.setPeers(new.peers.map(\.endpoint))
+        // A neighbour stays while some peer of its VNI still routes its address.
+        neighbors.remove { key, _ in
+            !new.peers.contains { $0.vni == key.vni && $0.routes.contains { $0.contains(key.address) } }
+        }
         for worker in workers { worker.reconfigure(new) }
         shared.withLock {
             $0.configuration = new
@@ -223,28 +233,36 @@ public final class ProxyDaemon: @unchecked Sendable {
     public func status() -> ProxyStatus {
         let (configuration, reloads, lastError) = shared.withLock { ($0.configuration, $0.reloads, $0.lastReloadError) }
         let c = counters()
-        var macs: [MACAddress?] = Array(repeating: nil, count: configuration.peers.count)
         var flows = 0
         var untracked: UInt64 = 0
         for worker in workers {
             worker.state.withLock { s in
-                for i in 0..<min(macs.count, s.engine.configuration.peers.count) where macs[i] == nil { macs[i] = s.engine.peerMAC(i) }
                 flows += s.flows.count
                 untracked &+= s.flows.untracked
             }
         }
+        let measured = paths.paths
         let peers = configuration.peers.enumerated().map { i, peer in
-            ProxyStatus.Peer(endpoint: "\(peer.endpoint)", vni: peer.vni, routes: peer.routes.map { "\($0)" },
-                             mac: macs[i].map { "\($0)" }, packetsOut: c.peerPacketsOut[i], bytesOut: c.peerBytesOut[i],
-                             packetsIn: c.peerPacketsIn[i], bytesIn: c.peerBytesIn[i])
+            let path = i < measured.count ? measured[i] : PathMTUMonitor.Path(underlay: pathMTU + configuration.overhead, inner: pathMTU)
+            return ProxyStatus.Peer(endpoint: "\(peer.endpoint)", vni: peer.vni, routes: peer.routes.map { "\($0)" },
+                                    pathMTU: path.inner, underlayMTU: path.underlay,
+                                    packetsOut: c.peerPacketsOut[i], bytesOut: c.peerBytesOut[i],
+                                    packetsIn: c.peerPacketsIn[i], bytesIn: c.peerBytesIn[i])
         }
+        let now = ProxyWorker.monotonicNanoseconds()
+        let neighborList = neighbors.snapshot()
+            .sorted { ($0.key.vni, "\($0.key.address)") < ($1.key.vni, "\($1.key.address)") }
+            .map { key, entry in
+                ProxyStatus.Neighbor(vni: key.vni, address: "\(key.address)", mac: "\(entry.mac)",
+                                     ageSeconds: Double(now > entry.confirmed ? now - entry.confirmed : 0) / 1e9)
+            }
         var drops: [String: UInt64] = [:]
         for reason in DropReason.allCases { drops[reason.rawValue] = c.drops(reason) }
         return ProxyStatus(
             tun: device.name, mtu: mtu, pathMTU: pathMTU, listen: "\(configuration.listen)", workers: workers.count,
             offloads: device.offloads.isEmpty ? "" : "\(device.offloads)", configFile: configuration.file,
             pid: getpid(), uptimeSeconds: Date().timeIntervalSince(started), reloads: reloads, lastReloadError: lastError,
-            peers: peers, tunPacketsIn: c.tunPacketsIn, tunBytesIn: c.tunBytesIn, tunPacketsOut: c.tunPacketsOut,
+            peers: peers, neighbors: neighborList, neighborsRefused: neighbors.refused, tunPacketsIn: c.tunPacketsIn, tunBytesIn: c.tunBytesIn, tunPacketsOut: c.tunPacketsOut,
             tunBytesOut: c.tunBytesOut, underlayDatagramsIn: c.underlayDatagramsIn, underlayDatagramsOut: c.underlayDatagramsOut,
             drops: drops, errors: c.errors, deviceDropped: deviceDropped(), activeFlows: flows, untrackedPackets: untracked)
     }

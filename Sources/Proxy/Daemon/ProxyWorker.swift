@@ -25,6 +25,8 @@ final class ProxyWorker: @unchecked Sendable {
         let sender: DatagramSender
         var peerKeys: [String]
         var flowIdle: UInt64
+        /// The `PathMTUMonitor` generation the engine's path MTUs come from.
+        var pathGeneration = -1
     }
 
     let index: Int
@@ -40,14 +42,18 @@ final class ProxyWorker: @unchecked Sendable {
     /// The device takes USO super-packets: UDP runs are merged too.
     private let coalesceUDP: Bool
     private let finished = DispatchSemaphore(value: 0)
+    private let neighbors: NeighborTable
+    private let paths: PathMTUMonitor
 
     init(index: Int, queue: TunQueue, socket: UnderlaySocket, senders: [UnderlaySocket],
-         configuration: ProxyConfiguration, mtu: Int, neighbors: PeerMACTable, recorder: PacketRecorder?,
-         offloads: TunOffloads) throws {
+         configuration: ProxyConfiguration, mtu: Int, neighbors: NeighborTable, paths: PathMTUMonitor,
+         recorder: PacketRecorder?, offloads: TunOffloads) throws {
         self.index = index
         self.queue = queue
         self.socket = socket
         self.recorder = recorder
+        self.neighbors = neighbors
+        self.paths = paths
         listen = configuration.listen
         coalesce = queue.hasVirtioHeader
         coalesceUDP = queue.hasVirtioHeader && offloads.contains(.uso4) && offloads.contains(.uso6)
@@ -87,7 +93,16 @@ final class ProxyWorker: @unchecked Sendable {
             s.counters = s.counters.remapped(from: s.peerKeys, to: keys)
             s.peerKeys = keys
             s.flowIdle = UInt64(configuration.flowIdleTimeout * 1e9)
+            s.pathGeneration = -1  // peer indices changed: take the monitor's paths again
         }
+    }
+
+    /// Gives the engine the paths the monitor measured, when they changed.
+    private func takePaths(_ s: inout State) {
+        let generation = paths.generation
+        guard generation != s.pathGeneration else { return }
+        s.pathGeneration = generation
+        for (peer, path) in paths.paths.enumerated() { s.engine.setPathMTU(path.inner, peer: peer) }
     }
 
     static func monotonicNanoseconds() -> UInt64 {
@@ -125,15 +140,26 @@ final class ProxyWorker: @unchecked Sendable {
             let ready = poller.waitForReadiness(milliseconds: buffers.pending.count > 0 ? 20 : 250)
             if poller.isStopped { break }
             let now = Self.monotonicNanoseconds()
+            let reply = buffers.reply
             state.withLock { s in
-                s.engine.refreshNeighbors()
+                s.engine.beginBatch(now: now)
+                takePaths(&s)
                 if buffers.pending.count > 0 { retryPending(&s, &buffers, now: now) }
                 if ready.queues != 0 { fromTun(&s, &buffers, now: now) }
                 if ready.descriptors & socketBit != 0 { fromUnderlay(&s, &buffers, now: now) }
+                s.engine.takeRequests(into: reply) { peer, length in
+                    s.sender.sendNow(UnsafeRawBufferPointer(rebasing: reply[..<length]), peer: peer)
+                }
                 let outcome = s.sender.take()
                 s.counters.errors &+= UInt64(outcome.failed)
+                // A datagram that no longer fits fails with EMSGSIZE: the path may have shrunk.
+                if outcome.failed > 0, paths.refresh(now: now) { takePaths(&s) }
                 if now &- lastHousekeeping > 1_000_000_000 {
                     s.flows.expire(now: now, idle: s.flowIdle)
+                    if index == 0 {
+                        neighbors.expire(now: now)
+                        paths.refresh(now: now, minimumInterval: 0)
+                    }
                     lastHousekeeping = now
                 }
             }
@@ -189,6 +215,9 @@ final class ProxyWorker: @unchecked Sendable {
                 s.counters.tunPacketsIn &+= 1
                 s.sender.sendNow(UnsafeRawBufferPointer(rebasing: b.reply[..<replyLength]), peer: peer)
                 if isSuper || !b.pending.hold(UnsafeRawBufferPointer(packet), now: now) { s.counters.drop(.unresolved) }
+            case .wait:
+                s.counters.tunPacketsIn &+= 1
+                if isSuper || !b.pending.hold(UnsafeRawBufferPointer(packet), now: now) { s.counters.drop(.unresolved) }
             case let .drop(reason):
                 s.counters.tunPacketsIn &+= 1
                 s.counters.drop(reason)
@@ -211,7 +240,11 @@ final class ProxyWorker: @unchecked Sendable {
                 s.counters.tunPacketsIn &-= 1  // counted when it was read
                 recorder.map { record(datagram, on: $0, peer: s.engine.configuration.peers[peer].endpoint) }
                 return true
-            case .resolve:
+            case let .resolve(peer, length):
+                // No answer for a second: ask again, as the kernel retransmits its requests.
+                s.sender.sendNow(UnsafeRawBufferPointer(rebasing: reply[..<length]), peer: peer)
+                return false
+            case .wait:
                 return false
             case .tooBig, .drop:
                 s.counters.drop(.unresolved)

@@ -79,9 +79,10 @@ extension DropReason {
         case .wrongVNI: 1
         case .malformed: 2
         case .unsupportedFrame: 3
-        case .noRoute: 4
-        case .tooBig: 5
-        case .unresolved: 6
+        case .otherHost: 4
+        case .noRoute: 5
+        case .tooBig: 6
+        case .unresolved: 7
         }
     }
 }

@@ -6,16 +6,35 @@ public struct ProxyStatus: Codable, Sendable, Equatable {
         public var endpoint: String
         public var vni: UInt32
         public var routes: [String]
-        /// The inner MAC address learned for the peer (nil until it sent something).
-        public var mac: String?
+        /// The largest inner packet the path to the peer carries now: its underlay path MTU
+        /// less the VXLAN overhead. Larger ones get ICMP "fragmentation needed" / "packet too big".
+        public var pathMTU: Int
+        /// The underlay path MTU toward the peer, as the kernel knows it (the route's MTU,
+        /// lowered by ICMP from routers on the way).
+        public var underlayMTU: Int
         public var packetsOut: UInt64
         public var bytesOut: UInt64
         public var packetsIn: UInt64
         public var bytesIn: UInt64
 
         enum CodingKeys: String, CodingKey {
-            case endpoint, vni, routes, mac
+            case endpoint, vni, routes
+            case pathMTU = "path_mtu", underlayMTU = "underlay_mtu"
             case packetsOut = "packets_out", bytesOut = "bytes_out", packetsIn = "packets_in", bytesIn = "bytes_in"
+        }
+    }
+
+    /// One entry of the neighbour cache: an inner address behind a peer and its MAC.
+    public struct Neighbor: Codable, Sendable, Equatable {
+        public var vni: UInt32
+        public var address: String
+        public var mac: String
+        /// Since an answer or the neighbour's own traffic last confirmed it.
+        public var ageSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case vni, address, mac
+            case ageSeconds = "age_seconds"
         }
     }
 
@@ -34,6 +53,9 @@ public struct ProxyStatus: Codable, Sendable, Equatable {
     /// Why the last SIGHUP left the running configuration in place, if it did.
     public var lastReloadError: String?
     public var peers: [Peer]
+    public var neighbors: [Neighbor]
+    /// Neighbours not cached because the cache was full.
+    public var neighborsRefused: UInt64
     public var tunPacketsIn: UInt64
     public var tunBytesIn: UInt64
     public var tunPacketsOut: UInt64
@@ -53,7 +75,8 @@ public struct ProxyStatus: Codable, Sendable, Equatable {
     /// snake_case on the wire, spelled out: a key strategy would turn `pathMTU` into `path_mtu`
     /// and not back.
     enum CodingKeys: String, CodingKey {
-        case tun, mtu, listen, workers, offloads, pid, reloads, peers, drops, errors
+        case tun, mtu, listen, workers, offloads, pid, reloads, peers, neighbors, drops, errors
+        case neighborsRefused = "neighbors_refused"
         case pathMTU = "path_mtu", configFile = "config_file", uptimeSeconds = "uptime_seconds"
         case lastReloadError = "last_reload_error", tunPacketsIn = "tun_packets_in", tunBytesIn = "tun_bytes_in"
         case tunPacketsOut = "tun_packets_out", tunBytesOut = "tun_bytes_out"

@@ -7,12 +7,19 @@ extension ProxyStatus {
             "proxy \(tun): pid \(pid), up \(String(format: "%.0f", uptimeSeconds)) s, \(workers) worker\(workers == 1 ? "" : "s"), mtu \(mtu) (path \(pathMTU)), offloads \(offloads.isEmpty ? "none" : offloads)",
             "listen \(listen), config \(configFile), reloads \(reloads)" + (lastReloadError.map { " (last refused: \($0))" } ?? ""),
             "",
-            Self.row(["PEER", "VNI", "MAC", "ROUTES", "PKTS OUT", "BYTES OUT", "PKTS IN", "BYTES IN"]),
+            Self.row(["PEER", "VNI", "PATH MTU", "ROUTES", "PKTS OUT", "BYTES OUT", "PKTS IN", "BYTES IN"]),
         ]
         for p in peers {
-            lines.append(Self.row([p.endpoint, "\(p.vni)", p.mac ?? "-", p.routes.joined(separator: ","), "\(p.packetsOut)",
-                                   "\(p.bytesOut)", "\(p.packetsIn)", "\(p.bytesIn)"]))
+            lines.append(Self.row([p.endpoint, "\(p.vni)", "\(p.pathMTU) (\(p.underlayMTU))", p.routes.joined(separator: ","),
+                                   "\(p.packetsOut)", "\(p.bytesOut)", "\(p.packetsIn)", "\(p.bytesIn)"]))
         }
+        lines.append("")
+        lines.append(Self.row(["NEIGHBOR", "VNI", "MAC", "CONFIRMED"]))
+        for n in neighbors {
+            lines.append(Self.row([n.address, "\(n.vni)", n.mac, String(format: "%.0f s ago", n.ageSeconds)]))
+        }
+        if neighbors.isEmpty { lines.append("(none resolved yet)") }
+        if neighborsRefused > 0 { lines.append("\(neighborsRefused) neighbours refused: the cache was full") }
         lines.append("")
         lines.append("tun: \(tunPacketsIn) packets in (\(tunBytesIn) bytes), \(tunPacketsOut) out (\(tunBytesOut) bytes)")
         lines.append("underlay: \(underlayDatagramsIn) datagrams in, \(underlayDatagramsOut) out")

@@ -1,0 +1,138 @@
+import Packet
+import Synchronization
+
+/// A neighbour: an inner address on one VNI.
+public struct NeighborKey: Hashable, Sendable {
+    public let vni: UInt32
+    public let address: IPAddress
+
+    public init(vni: UInt32, address: IPAddress) {
+        self.vni = vni
+        self.address = address
+    }
+}
+
+/// The proxy's ARP/ND cache: (VNI, inner IP) → inner MAC, shared by every worker.
+///
+/// A peer is a VTEP, not a host: a kernel vxlan device is often a bridge port with several
+/// hosts (and routers) behind it, each with its own MAC. So the proxy resolves and remembers
+/// the MAC of each inner address, as the kernel's neighbour cache does, instead of one MAC per
+/// peer that any broadcast from behind the peer would overwrite.
+///
+/// Only neighbour discovery answers (ARP replies, solicited advertisements) and the sender of a
+/// request for the proxy's own addresses may *replace* a MAC. Unicast traffic may create an
+/// entry that does not exist yet and confirms one whose MAC it carries, so a conversation keeps
+/// its entry fresh without probes; it never changes one. Entries not confirmed for `lifetime`
+/// leave at the next sweep; the table holds at most `capacity` entries and refuses new ones
+/// when full (counted), as the kernel does past gc_thresh3.
+///
+/// Engines keep a private copy of what they use (see `ProxyEngine`) and look here only when
+/// `generation` moved or their copy grew old, so the packet path costs one relaxed atomic load.
+public final class NeighborTable: Sendable {
+    /// One cached neighbour.
+    public struct Entry: Equatable, Sendable {
+        public var mac: MACAddress
+        /// When an answer or the neighbour's own traffic last showed the mapping holds
+        /// (monotonic nanoseconds).
+        public var confirmed: UInt64
+
+        public init(mac: MACAddress, confirmed: UInt64) {
+            self.mac = mac
+            self.confirmed = confirmed
+        }
+    }
+
+    /// How a mapping was seen: which decides whether it may replace one already held.
+    public enum Evidence: Sendable {
+        /// A neighbour discovery answer, or a request for one of the proxy's addresses: may
+        /// replace the MAC held for the address.
+        case discovery
+        /// Unicast traffic from the address: may create or confirm, never replace.
+        case traffic
+    }
+
+    /// Past this age an entry is still used, but a request goes out (at most once a second)
+    /// to confirm it: the kernel's REACHABLE to STALE (base_reachable_time, 30 s).
+    public static let reachableTime: UInt64 = 30_000_000_000
+    /// Past this age without confirmation an entry is gone (the kernel's gc_stale_time).
+    public static let lifetime: UInt64 = 60_000_000_000
+
+    public let capacity: Int
+    private let generationCounter = Atomic<Int>(0)
+    private let refusedCounter = Atomic<UInt64>(0)
+    private let entries: Mutex<[NeighborKey: Entry]>
+
+    /// `capacity`: 4096 by default, four times the kernel's default gc_thresh3.
+    public init(capacity: Int = 4096) {
+        self.capacity = capacity
+        var table: [NeighborKey: Entry] = [:]
+        table.reserveCapacity(capacity)
+        entries = Mutex(table)
+    }
+
+    /// Bumped by every new, changed or removed mapping (not by confirmations).
+    public var generation: Int { generationCounter.load(ordering: .acquiring) }
+
+    /// Mappings refused because the table was full.
+    public var refused: UInt64 { refusedCounter.load(ordering: .relaxed) }
+
+    public var count: Int { entries.withLock { $0.count } }
+
+    /// Records that `key` is at `mac`; returns the entry now held (which, for traffic that
+    /// disagrees with an answer, is the answer's), or nil when the table was full.
+    @discardableResult
+    public func learn(_ mac: MACAddress, for key: NeighborKey, evidence: Evidence, now: UInt64) -> Entry? {
+        var changed = false
+        let result: Entry? = entries.withLock { table in
+            if var entry = table[key] {
+                if entry.mac == mac {
+                    entry.confirmed = max(entry.confirmed, now)
+                } else if evidence == .discovery {
+                    entry = Entry(mac: mac, confirmed: now)
+                    changed = true
+                } else {
+                    return entry
+                }
+                table[key] = entry
+                return entry
+            }
+            guard table.count < capacity else { return nil }
+            let entry = Entry(mac: mac, confirmed: now)
+            table[key] = entry
+            changed = true
+            return entry
+        }
+        if result == nil { refusedCounter.add(1, ordering: .relaxed) }
+        if changed { generationCounter.add(1, ordering: .releasing) }
+        return result
+    }
+
+    public func lookup(_ key: NeighborKey) -> Entry? {
+        entries.withLock { $0[key] }
+    }
+
+    /// Removes the entries not confirmed for `lifetime`; returns how many went.
+    @discardableResult
+    public func expire(now: UInt64) -> Int {
+        remove { _, entry in now > entry.confirmed && now - entry.confirmed >= Self.lifetime }
+    }
+
+    /// Removes the entries `shouldRemove` picks (a reload removing what no peer routes any more).
+    @discardableResult
+    public func remove(where shouldRemove: (NeighborKey, Entry) -> Bool) -> Int {
+        let removed = entries.withLock { table in
+            // Key by key, so the table keeps the storage it reserved: learning on the packet
+            // path then never grows (allocates) it.
+            let gone = table.compactMap { shouldRemove($0.key, $0.value) ? $0.key : nil }
+            for key in gone { table.removeValue(forKey: key) }
+            return gone.count
+        }
+        if removed > 0 { generationCounter.add(1, ordering: .releasing) }
+        return removed
+    }
+
+    /// Every entry, for status.
+    public func snapshot() -> [(key: NeighborKey, entry: Entry)] {
+        entries.withLock { table in table.map { (key: $0.key, entry: $0.value) } }
+    }
+}

@@ -26,7 +26,7 @@ public final class PathMTUMonitor: Sendable {
 
     private struct State {
         var sockets: [Int32] = []
-        var families: [Bool] = []
+        var peers: [SocketEndpoint] = []
         var paths: [Path] = []
         var lastRefresh: UInt64 = 0
     }
@@ -65,7 +65,7 @@ public final class PathMTUMonitor: Sendable {
         state.withLock { s in
             for fd in s.sockets where fd >= 0 { close(fd) }
             s.sockets = sockets
-            s.families = peers.map(\.address.isIPv6)
+            s.peers = peers
             s.paths = peers.map { _ in Path(underlay: ceiling, inner: max(ceiling - overhead, 68)) }
         }
         refresh(now: 0, minimumInterval: 0)
@@ -81,7 +81,11 @@ public final class PathMTUMonitor: Sendable {
             s.lastRefresh = now
             var changed = false
             for i in s.sockets.indices where s.sockets[i] >= 0 {
-                let reported = Int(cshim_path_mtu(s.sockets[i], s.families[i] ? 1 : 0))
+                // IP_MTU answers from the route the socket cached when it connected; an
+                // exception a router's ICMP made since is only seen by looking the route up
+                // again, which connecting anew does.
+                guard Self.connect(s.sockets[i], to: s.peers[i]) else { continue }
+                let reported = Int(cshim_path_mtu(s.sockets[i], s.peers[i].address.isIPv6 ? 1 : 0))
                 guard reported > 0 else { continue }
                 let underlay = min(reported, ceiling)
                 let path = Path(underlay: underlay, inner: max(underlay - overhead, 68))
@@ -104,14 +108,17 @@ public final class PathMTUMonitor: Sendable {
         _ = cshim_set_dont_fragment(fd, peer.address.isIPv6 ? 1 : 0)
         var local = sockaddr_storage()
         let localLength = UnderlaySocket.fill(&local, SocketEndpoint(address: listen.address, port: 0))
-        var remote = sockaddr_storage()
-        let remoteLength = UnderlaySocket.fill(&remote, peer)
         let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, localLength) } }
-        let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, remoteLength) } }
-        guard bound == 0, connected == 0 else {
+        guard bound == 0, Self.connect(fd, to: peer) else {
             close(fd)
             return -1
         }
         return fd
+    }
+
+    private static func connect(_ fd: Int32, to peer: SocketEndpoint) -> Bool {
+        var remote = sockaddr_storage()
+        let length = UnderlaySocket.fill(&remote, peer)
+        return withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) } } == 0
     }
 }

@@ -116,9 +116,12 @@ enum ProxyFixture {
         sender.arguments = ["ip", "netns", "exec", client.name, "python3", "-c", """
             import hashlib, socket, time
             data = bytes((i * 7 + i // 251) & 255 for i in range(\(bytes)))
-            for i in range(100):
+            deadline = time.time() + 15  # bounded: a path that never works fails the test, not the run
+            while True:
                 try: c = socket.create_connection(("\(address)", \(port)), timeout=5); break
-                except OSError: time.sleep(0.05)
+                except OSError:
+                    if time.time() > deadline: raise
+                    time.sleep(0.05)
             for i in range(0, len(data), 65536):
                 c.sendall(data[i:i + 65536])
                 if \(pause) > 0: time.sleep(\(pause))

@@ -204,3 +204,21 @@ int cshim_set_dont_fragment(int fd, int ipv6) {
                   : setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, sizeof(value));
     return rc == 0 ? 0 : -errno;
 }
+
+int cshim_path_mtu(int fd, int ipv6) {
+    int mtu = 0;
+    socklen_t length = sizeof(mtu);
+    int rc = ipv6 ? getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &length)
+                  : getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &length);
+    return rc == 0 ? mtu : -errno;
+}
+
+int cshim_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -errno;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}

@@ -227,7 +227,7 @@ struct ProxyStatusCommand: ParsableCommand {
         let json = self.json
         do {
             if json {
-                let data = try target.ask { tun in try ControlClient.request("status", tun: tun) }
+                let data = try target.ask { tun in try ControlClient.response(to: "status", tun: tun) }
                 FileHandle.standardOutput.write(data)
             } else {
                 print(try target.ask { tun in try ControlClient.status(tun: tun) }.table)
@@ -255,7 +255,7 @@ struct ProxyFlowsCommand: ParsableCommand {
         let (json, top) = (self.json, self.top)
         do {
             if json {
-                let data = try target.ask { tun in try ControlClient.request("flows \(top)", tun: tun) }
+                let data = try target.ask { tun in try ControlClient.response(to: "flows \(top)", tun: tun) }
                 FileHandle.standardOutput.write(data)
             } else {
                 let flows = try target.ask { tun in try ControlClient.flows(tun: tun, top: top) }

@@ -32,7 +32,7 @@ struct DatagramSenderTests {
         let datagrams = sizes.enumerated().map { datagram($0.offset, size: $0.element) }
         let storage = datagrams.map { bytes -> UnsafeMutableRawBufferPointer in
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
-            buffer.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count))
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
             return buffer
         }
         defer { storage.forEach { $0.deallocate() } }

@@ -53,4 +53,13 @@ int cshim_set_reuseport(int fd);
 /// DF on every datagram (IP_PMTUDISC_DO / IPV6_PMTUDISC_DO).
 int cshim_set_dont_fragment(int fd, int ipv6);
 
+/// The path MTU the kernel holds for a connected socket's destination (IP_MTU / IPV6_MTU):
+/// the route's MTU, lowered by any ICMP "fragmentation needed" / "packet too big" it took.
+/// Returns the MTU or -errno.
+int cshim_path_mtu(int fd, int ipv6);
+
+/// The credentials of the process at the other end of a connected Unix socket (SO_PEERCRED).
+/// Returns 0 or -errno.
+int cshim_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid);
+
 #endif

@@ -37,12 +37,32 @@ public enum ControlClient {
 
     /// The proxy's status.
     public static func status(tun: String) throws(Failure) -> ProxyStatus {
-        try decode(ProxyStatus.self, request("status", tun: tun))
+        try decode(ProxyStatus.self, response(to: "status", tun: tun))
     }
 
     /// The proxy's top flows by bytes.
     public static func flows(tun: String, top: Int) throws(Failure) -> [FlowReport] {
-        try decode([FlowReport].self, request("flows \(top)", tun: tun))
+        try decode([FlowReport].self, response(to: "flows \(top)", tun: tun))
+    }
+
+    /// What the server says when it does not answer the request.
+    private struct Refusal: Decodable {
+        let error: String
+    }
+
+    /// The JSON answer to `request`, retried for up to two seconds while the server is busy;
+    /// a refusal (not allowed, an unknown request) is thrown as its one line.
+    public static func response(to request: String, tun: String) throws(Failure) -> Data {
+        var delay = 0.05
+        var waited = 0.0
+        while true {
+            let data = try Self.request(request, tun: tun)
+            guard let refusal = try? JSONDecoder().decode(Refusal.self, from: data) else { return data }
+            guard refusal.error.hasPrefix("busy"), waited < 2 else { throw Failure(description: refusal.error) }
+            Thread.sleep(forTimeInterval: delay)
+            waited += delay
+            delay = min(delay * 2, 0.4)
+        }
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(Failure) -> T {

@@ -28,6 +28,9 @@ public enum ControlClient {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
             let n = read(fd, &chunk, chunk.count)
+            // A server that closed with part of the request unread resets the connection after
+            // its answer: the answer is whole.
+            if n < 0, errno == ECONNRESET, answer.last == UInt8(ascii: "\n") { break }
             if n < 0 { throw Failure(description: "read from @\(name): \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             answer.append(contentsOf: chunk[..<n])

@@ -79,15 +79,12 @@ final class ControlServer: @unchecked Sendable {
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
             guard let credentials = ControlAccess.client(of: client), access.allows(credentials) else {
-                Self.send(line: Self.error(ControlAccess.refusal), to: client, until: Self.now() + 0.2)
-                close(client)
+                Self.turnAway(client, saying: ControlAccess.refusal)
                 continue
             }
             guard active.add(1, ordering: .relaxed).newValue <= Self.maximumClients else {
                 active.subtract(1, ordering: .relaxed)
-                Self.send(line: Self.error("busy: \(Self.maximumClients) control clients are being served; try again"), to: client,
-                          until: Self.now() + 0.2)
-                close(client)
+                Self.turnAway(client, saying: "busy: \(Self.maximumClients) control clients are being served; try again")
                 continue
             }
             clients.enter()
@@ -100,6 +97,17 @@ final class ControlServer: @unchecked Sendable {
             thread.name = "proxy-control-client"
             thread.start()
         }
+    }
+
+    /// Answers with one error line and closes, on the accepting thread, without waiting for
+    /// the client: what it already sent is read first, since closing a Unix socket with unread
+    /// data resets it, and the client would see the reset instead of the line.
+    private static func turnAway(_ client: Int32, saying message: String) {
+        send(line: error(message), to: client, until: now() + 0.1)
+        var sink = [UInt8](repeating: 0, count: 512)
+        _ = read(client, &sink, sink.count)
+        shutdown(client, Int32(SHUT_WR))
+        close(client)
     }
 
     private func answer(_ client: Int32, until deadline: Double) {

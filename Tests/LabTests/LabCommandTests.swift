@@ -57,6 +57,27 @@ struct LabCommandTests {
         return (path, name)
     }
 
+    @Test("a directory or a missing file: one line naming the path and the reason, for up, proxy and decode")
+    func badPaths() throws {
+        let directory = NSTemporaryDirectory() + "\(Self.tag)-dir"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let missing = directory + "/missing.toml"
+        for (arguments, path, reason) in [
+            (["up", directory], directory, "is a directory"),
+            (["up", missing], missing, "no such file or directory"),
+            (["proxy", "--config", directory], directory, "is a directory"),
+            (["proxy", "--config", missing], missing, "no such file or directory"),
+            (["decode", directory], directory, "is a directory"),
+        ] {
+            let result = try Self.run(arguments)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(result.status != 0, "\(arguments)")
+            #expect(lines.first?.hasSuffix("\(path): \(reason)") == true, "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.contains("required"), "\(arguments) listed missing sections: \(result.stderr)")
+        }
+    }
+
     @Test("a bad file: every problem with file:line, exit 1, nothing created")
     func badFile() throws {
         let name = "\(Self.tag)-bad"

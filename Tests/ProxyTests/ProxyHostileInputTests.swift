@@ -178,6 +178,7 @@ struct ProxyHostileInputTests {
             print(urllib.request.urlopen("http://127.0.0.1:9108/metrics", timeout=5).read().decode()[:20000])
             """])
         #expect(scrapeStatus == 0 && scrape.contains("netlab_proxy_uptime_seconds"), "\(scrape)")
+        #expect(scrape.contains("netlab_proxy_path_mtu_bytes{peer=\"10.88.7.1:4789\",vni=\"42\"} 1450"), "\(scrape)")
         let during = lab.residentKiB
         let report = Self.finish(flood)
         #expect(report.hasPrefix("sent"), "\(report)")

@@ -44,10 +44,16 @@ public final class ProxyMetrics: Sendable {
             counter("netlab_proxy_underlay_datagrams_total", [("direction", "in")], status.underlayDatagramsIn)
             counter("netlab_proxy_underlay_datagrams_total", [("direction", "out")], status.underlayDatagramsOut)
             counter("netlab_proxy_reloads_total", [], UInt64(status.reloads))
+            counter("netlab_proxy_neighbors_refused_total", [], status.neighborsRefused)
         }
         Gauge(label: "netlab_proxy_active_flows", dimensions: [], factory: factory).record(status.activeFlows)
         Gauge(label: "netlab_proxy_peers", dimensions: [], factory: factory).record(status.peers.count)
         Gauge(label: "netlab_proxy_uptime_seconds", dimensions: [], factory: factory).record(status.uptimeSeconds)
+        Gauge(label: "netlab_proxy_neighbors", dimensions: [], factory: factory).record(status.neighbors.count)
+        for peer in status.peers {
+            Gauge(label: "netlab_proxy_path_mtu_bytes", dimensions: [("peer", peer.endpoint), ("vni", "\(peer.vni)")], factory: factory)
+                .record(peer.pathMTU)
+        }
         return registry.emitToBuffer()
     }
 }

@@ -18,7 +18,7 @@ extension ProxyStatus {
         for n in neighbors {
             lines.append(Self.row([n.address, "\(n.vni)", n.mac, String(format: "%.0f s ago", n.ageSeconds)]))
         }
-        if neighbors.isEmpty { lines.append("(none resolved yet)") }
+        if neighbors.isEmpty { lines.append("(none cached)") }
         if neighborsRefused > 0 { lines.append("\(neighborsRefused) neighbours refused: the cache was full") }
         lines.append("")
         lines.append("tun: \(tunPacketsIn) packets in (\(tunBytesIn) bytes), \(tunPacketsOut) out (\(tunBytesOut) bytes)")

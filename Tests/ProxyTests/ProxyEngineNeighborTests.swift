@@ -42,16 +42,21 @@ struct ProxyEngineNeighborTests {
         if let totalLength {
             bytes[2] = UInt8(totalLength >> 8)
             bytes[3] = UInt8(totalLength & 0xFF)
-            bytes.withUnsafeMutableBytes { raw in
-                raw[10] = 0
-                raw[11] = 0
-                var sum = InternetChecksum()
-                sum.add(UnsafeRawBufferPointer(rebasing: raw[..<20]))
-                raw[10] = UInt8(sum.value >> 8)
-                raw[11] = UInt8(sum.value & 0xFF)
-            }
+            fixHeaderChecksum(&bytes)
         }
         return bytes
+    }
+
+    /// Recomputes the IPv4 header checksum after a test changed the header.
+    static func fixHeaderChecksum(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { raw in
+            raw[10] = 0
+            raw[11] = 0
+            var sum = InternetChecksum()
+            sum.add(UnsafeRawBufferPointer(rebasing: raw[..<20]))
+            raw[10] = UInt8(sum.value >> 8)
+            raw[11] = UInt8(sum.value & 0xFF)
+        }
     }
 
     /// Egress of a small packet to `destination`: the decision and, on a send, the inner
@@ -208,14 +213,7 @@ struct ProxyEngineNeighborTests {
         }
         var cutTCP = Self.udp(from: "10.10.0.11", totalLength: 30)
         cutTCP[9] = IPProtocol.tcp
-        cutTCP.withUnsafeMutableBytes { raw in
-            raw[10] = 0
-            raw[11] = 0
-            var sum = InternetChecksum()
-            sum.add(UnsafeRawBufferPointer(rebasing: raw[..<20]))
-            raw[10] = UInt8(sum.value >> 8)
-            raw[11] = UInt8(sum.value & 0xFF)
-        }
+        Self.fixHeaderChecksum(&cutTCP)
         for (name, packet, type) in [("IPv4 total length past the frame", Self.udp(from: "10.10.0.11", totalLength: 400), EtherType.ipv4),
                                      ("IPv4 header checksum", badChecksum, EtherType.ipv4),
                                      ("IPv6 payload length past the frame", v6, EtherType.ipv6),

@@ -72,6 +72,11 @@ struct ProxyHostileInputTests {
         return (path, directory)
     }
 
+    /// Runs `netlab ARGUMENTS` (the public copy) in `namespace` as user nobody.
+    static func asNobody(_ binary: String, in namespace: NetworkNamespace, _ arguments: [String]) throws -> (Int32, String) {
+        try ProxyFixture.run(in: namespace, ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", binary] + arguments)
+    }
+
     /// Starts a Python program in `namespace` that ends by itself; the caller waits for it.
     static func start(in namespace: NetworkNamespace, user: String? = nil, _ program: String) throws -> (Process, Pipe) {
         let process = Process()
@@ -116,12 +121,10 @@ struct ProxyHostileInputTests {
         let binary = try Self.publicNetlab()
         defer { try? FileManager.default.removeItem(atPath: binary.directory) }
 
-        let (refusedStatus, refused) = try ProxyFixture.run(in: lab.a, ["setpriv", "--reuid", "65534", "--regid", "65534",
-                                                                         "--clear-groups", binary.path, "proxy", "status"])
+        let (refusedStatus, refused) = try Self.asNobody(binary.path, in: lab.a, ["proxy", "status"])
         #expect(refusedStatus == 1, "\(refused)")
         #expect(refused.contains("permission denied: run as root or join group netlab"), "\(refused)")
-        let (_, flows) = try ProxyFixture.run(in: lab.a, ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                                                          binary.path, "proxy", "flows", "--json"])
+        let (_, flows) = try Self.asNobody(binary.path, in: lab.a, ["proxy", "flows", "--json"])
         #expect(flows.contains("permission denied") && !flows.contains("source_port"), "\(flows)")
 
         // Twenty clients that connect and say nothing, one that sends a line longer than any
@@ -275,8 +278,7 @@ struct ProxyHostileInputTests {
         #expect(!t.sent.isEmpty && t.sent == t.received, "the transfer during the soak: \(t)")
         #expect(root == "answered 120 scraped 120", "\(root)")
         #expect(nobody == "refused 100", "\(nobody)")
-        let (status, _) = try ProxyFixture.run(in: lab.a, ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                                                           binary.path, "proxy", "status"])
+        let (status, _) = try Self.asNobody(binary.path, in: lab.a, ["proxy", "status"])
         #expect(status == 1)
 
         // Every hostile datagram is in the drop counters, under its own reason.

@@ -21,9 +21,10 @@ public enum ControlClient {
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let line = Array((request + "\n").utf8)
-        guard send(fd, line, line.count, Int32(MSG_NOSIGNAL)) == line.count else {
-            throw Failure(description: "send to @\(name): \(String(cString: strerror(errno)))")
-        }
+        // A server that turns the client away (not allowed, busy) answers and closes at once,
+        // maybe before the request is out: the send then fails, but the answer is waiting.
+        let sent = send(fd, line, line.count, Int32(MSG_NOSIGNAL))
+        let sendError = sent == line.count ? nil : "send to @\(name): \(String(cString: strerror(errno)))"
         var answer = Data()
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -31,10 +32,11 @@ public enum ControlClient {
             // A server that closed with part of the request unread resets the connection after
             // its answer: the answer is whole.
             if n < 0, errno == ECONNRESET, answer.last == UInt8(ascii: "\n") { break }
-            if n < 0 { throw Failure(description: "read from @\(name): \(String(cString: strerror(errno)))") }
+            if n < 0 { throw Failure(description: sendError ?? "read from @\(name): \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             answer.append(contentsOf: chunk[..<n])
         }
+        if let sendError, answer.isEmpty { throw Failure(description: sendError) }
         return answer
     }
 

@@ -72,6 +72,8 @@ public struct LinkInfo: Sendable, Equatable {
     public var operationalState: UInt8
     public var masterIndex: Int?
     public var mac: String?
+    /// The link's alias (IFLA_IFALIAS), if it has one.
+    public var alias: String? = nil
     /// Packets the link dropped on transmit (a TUN device: its queue was full) and on receive.
     public var transmitDropped: UInt64 = 0
     public var receiveDropped: UInt64 = 0

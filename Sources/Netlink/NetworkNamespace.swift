@@ -35,8 +35,12 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Creates the namespace (like `ip netns add`); an existing one is an error.
+    ///
+    /// `prepare` runs inside the new namespace before it is mounted under its name: what it
+    /// does (netlab's ownership mark) is there before anyone can see the namespace, so a kill
+    /// at any moment never leaves a named namespace without it.
     @discardableResult
-    public static func create(_ name: String) throws(NetlinkError) -> NetworkNamespace {
+    public static func create(_ name: String, prepare: (@Sendable () throws -> Void)? = nil) throws(NetlinkError) -> NetworkNamespace {
         let ns = NetworkNamespace(name)
         try prepareDirectory()
         let fd = open(ns.path, O_RDONLY | O_CREAT | O_EXCL, 0)
@@ -48,6 +52,7 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
                 guard cshim_unshare(CSHIM_CLONE_NEWNET) == 0 else {
                     throw NetlinkError.system("unshare for namespace \(name)", errno)
                 }
+                try prepare?()
                 // /proc/self/ns/net is the main thread's namespace; this thread's is under task/.
                 let source = "/proc/self/task/\(cshim_gettid())/ns/net"
                 guard mount(source, path, "none", UInt(MS_BIND), nil) == 0 else {
@@ -62,6 +67,37 @@ public struct NetworkNamespace: Hashable, Sendable, CustomStringConvertible {
             throw NetlinkError("create namespace \(name)", reason: "\(error)")
         }
         return ns
+    }
+
+    /// Which namespace the name stands for: the nsfs device and inode its bind mount shows, the
+    /// same for every path and process that refers to it, and new for a new namespace under
+    /// an old name.
+    public struct Identity: Codable, Hashable, Sendable, CustomStringConvertible {
+        public var device: UInt64
+        public var inode: UInt64
+
+        public init(device: UInt64, inode: UInt64) {
+            self.device = device
+            self.inode = inode
+        }
+
+        public var description: String { "net:[\(inode)] on device \(device)" }
+    }
+
+    /// True when the name holds a namespace (an nsfs mount), false for the empty file that
+    /// `create` (or `ip netns add`) makes first and mounts over.
+    public var isMounted: Bool {
+        // A mount shows another device than the directory it sits in (nsfs, not tmpfs).
+        var file = stat()
+        var directory = stat()
+        return stat(path, &file) == 0 && stat(Self.directory, &directory) == 0 && file.st_dev != directory.st_dev
+    }
+
+    /// The namespace's identity, or nil when the name is not mounted.
+    public var identity: Identity? {
+        var info = stat()
+        guard isMounted, stat(path, &info) == 0 else { return nil }
+        return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     /// Deletes the namespace (like `ip netns del`): its links go with it once nothing holds it.

@@ -124,11 +124,11 @@ public final class RouteSocket {
         }
     }
 
-    /// Changes a link: up or down, MTU, MAC, master (bridge), transmit queue length, or moves
-    /// it to another namespace.
+    /// Changes a link: up or down, MTU, MAC, master (bridge), transmit queue length, alias
+    /// (`ip link set NAME alias TEXT`), or moves it to another namespace.
     public func change(
         _ name: String, up: Bool? = nil, mtu: Int? = nil, mac: MACAddress? = nil, master: String? = nil,
-        transmitQueueLength: Int? = nil, namespace: NetworkNamespace? = nil
+        transmitQueueLength: Int? = nil, alias: String? = nil, namespace: NetworkNamespace? = nil
     ) throws(NetlinkError) {
         let operation = "change \(name)"
         let original = try kernelLink(name)
@@ -146,6 +146,7 @@ public final class RouteSocket {
         }
         if let master { rtnl_link_set_master(change, try index(of: master)) }
         if let transmitQueueLength { rtnl_link_set_txqlen(change, UInt32(transmitQueueLength)) }
+        if let alias { rtnl_link_set_ifalias(change, alias) }
         var fd: Int32 = -1
         defer { if fd >= 0 { close(fd) } }
         if let namespace {
@@ -192,6 +193,7 @@ public final class RouteSocket {
                 operationalState: rtnl_link_get_operstate(link),
                 masterIndex: master > 0 ? master : nil,
                 mac: rtnl_link_get_addr(link).flatMap { Self.text($0) },
+                alias: rtnl_link_get_ifalias(link).map { String(cString: $0) },
                 transmitDropped: rtnl_link_get_stat(link, RTNL_LINK_TX_DROPPED),
                 receiveDropped: rtnl_link_get_stat(link, RTNL_LINK_RX_DROPPED)))
             object = nl_cache_get_next(current)

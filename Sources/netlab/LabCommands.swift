@@ -61,7 +61,10 @@ struct DownCommand: ParsableCommand {
         abstract: "Remove a lab: its processes, namespaces, links and qdiscs.",
         discussion: """
             Works after a crash or a kill -9 of `up` too: it reads /run/netlab/NAME.json and also
-            removes every namespace named NAME.* . A lab that is not up is reported and not an error.
+            looks at every namespace named NAME.*, but removes only those netlab made for the lab
+            (the mark on their loopback, or the identity the state file recorded); others are named
+            and left alone. Processes are ended by the namespace they run in, never by a PID read
+            back from a file. A lab that is not up is reported and not an error.
 
             Example:
               netlab down topologies/veth-pair.toml
@@ -74,7 +77,16 @@ struct DownCommand: ParsableCommand {
     func run() throws {
         let name = try labName(lab)
         let start = ContinuousClock.now
-        let report = LabTeardown.down(name)
+        let report: LabTeardown.Report
+        do {
+            report = try LabTeardown.down(name) { line in StandardOutput.error(line) }
+        } catch {
+            StandardOutput.error("down: \(error)")
+            throw ExitCode(1)
+        }
+        for other in report.leftAlone {
+            StandardOutput.error("left alone: namespace \(other) is named like lab \(name)'s but netlab did not make it for the lab")
+        }
         if report.wasUp {
             print("lab \(name) is down: \(plural(report.namespaces, "namespace")) and \(plural(report.processes, "process", "processes")) removed in \((ContinuousClock.now - start).formatted)")
         } else {

@@ -1,6 +1,7 @@
 import Foundation
 import Lab
 import Netlink
+import Synchronization
 import Testing
 
 /// The netlab lab commands as a user runs them.
@@ -34,8 +35,19 @@ struct LabCommandTests {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // Both pipes at once: a command that fills one while the other is read first would
+        // block on it for ever (1024 validation errors fill stderr's 64 KiB).
+        let errors = Mutex(Data())
+        let done = DispatchSemaphore(value: 0)
+        let errorHandle = err.fileHandleForReading
+        Thread {
+            let data = errorHandle.readDataToEndOfFile()
+            errors.withLock { $0 = data }
+            done.signal()
+        }.start()
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
+        let e = errors.withLock { $0 }
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
                       stderr: String(decoding: e, as: UTF8.self))
@@ -107,7 +119,7 @@ struct LabCommandTests {
     func lifecycle() throws {
         let (path, name) = try Self.pairFile("life")
         defer {
-            _ = LabTeardown.down(name)
+            _ = try? LabTeardown.down(name)
             try? FileManager.default.removeItem(atPath: path)
         }
         let up = try Self.run(["up", path])
@@ -155,7 +167,7 @@ struct LabCommandTests {
     func capture() throws {
         let (path, name) = try Self.pairFile("cap")
         defer {
-            _ = LabTeardown.down(name)
+            _ = try? LabTeardown.down(name)
             try? FileManager.default.removeItem(atPath: path)
         }
         #expect(try Self.run(["up", path]).status == 0)
@@ -190,7 +202,7 @@ struct LabCommandTests {
     func impair() throws {
         let (path, name) = try Self.pairFile("imp")
         defer {
-            _ = LabTeardown.down(name)
+            _ = try? LabTeardown.down(name)
             try? FileManager.default.removeItem(atPath: path)
         }
         #expect(try Self.run(["up", path]).status == 0)
@@ -219,7 +231,7 @@ struct LabCommandTests {
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer {
-            _ = LabTeardown.down(name)
+            _ = try? LabTeardown.down(name)
             try? FileManager.default.removeItem(atPath: path)
         }
         let up = Process()

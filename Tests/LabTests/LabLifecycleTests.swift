@@ -50,7 +50,7 @@ struct LabLifecycleTests {
     func shippedLab(index: Int) throws {
         let (file, pings, kinds) = Self.labs[index]
         let topology = try Self.load(file)
-        defer { _ = LabTeardown.down(topology.name) }
+        defer { _ = try? LabTeardown.down(topology.name) }
         #expect(try Self.builder(topology).up() == .created)
         #expect(try Self.builder(topology).up() == .alreadyUp)
         for (node, address) in pings {
@@ -79,18 +79,18 @@ struct LabLifecycleTests {
             #expect(node?.proxy?.tun == record.tun, "\(file): the proxy of \(record.node) does not answer")
             #expect((node?.proxy?.tunPacketsIn ?? 0) > 0, "\(file): the proxy of \(record.node) forwarded nothing")
         }
-        let report = LabTeardown.down(topology.name)
+        let report = try LabTeardown.down(topology.name)
         for record in proxies { #expect(kill(record.pid, 0) != 0, "\(file): proxy \(record.pid) left running") }
         #expect(report.namespaces == topology.nodes.count)
         #expect(Self.leftovers(topology.name).isEmpty)
         #expect(LabState.load(topology.name) == nil)
-        #expect(!LabTeardown.down(topology.name).wasUp)
+        #expect(try !LabTeardown.down(topology.name).wasUp)
     }
 
     @Test("a lab's proxy that dies is restarted by its supervisor; down ends both")
     func proxySupervision() throws {
         let topology = try Self.load("proxy-kernel")
-        defer { _ = LabTeardown.down(topology.name) }
+        defer { _ = try? LabTeardown.down(topology.name) }
         try Self.builder(topology).up()
         let record = try #require(LabState.load(topology.name)?.proxies.first)
         let namespace = NetworkNamespace(record.namespace)
@@ -105,7 +105,7 @@ struct LabLifecycleTests {
         }
         #expect(second != nil, "the proxy was not restarted")
         #expect(try Self.ping(topology, from: "host1", "10.200.0.2"))
-        _ = LabTeardown.down(topology.name)
+        _ = try LabTeardown.down(topology.name)
         #expect(kill(record.pid, 0) != 0, "the supervisor is still running")
         if let second { #expect(kill(second, 0) != 0, "the restarted proxy is still running") }
     }
@@ -113,13 +113,13 @@ struct LabLifecycleTests {
     @Test("down ends what still runs inside a lab's namespaces, even with its state file lost")
     func strayProcesses() throws {
         let topology = try Self.load("veth-pair")
-        defer { _ = LabTeardown.down(topology.name) }
+        defer { _ = try? LabTeardown.down(topology.name) }
         try Self.builder(topology).up()
         let ns = NetworkNamespace(Topology.namespaceName(lab: topology.name, node: "a"))
         let pid = try NamespaceProcess.spawn(["sleep", "300"], in: ns)
         #expect(ns.processes().contains(pid))
         LabState.remove(topology.name)
-        let report = LabTeardown.down(topology.name)
+        let report = try LabTeardown.down(topology.name)
         #expect(report.processes >= 1 && report.namespaces == 2)
         var status: Int32 = 0
         #expect(waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) != 0, "sleep \(pid) still runs")
@@ -128,7 +128,7 @@ struct LabLifecycleTests {
     @Test("macvlan modes: private and vepa siblings cannot reach each other")
     func macvlanIsolation() throws {
         let topology = try Self.load("macvlan-modes")
-        defer { _ = LabTeardown.down(topology.name) }
+        defer { _ = try? LabTeardown.down(topology.name) }
         try LabBuilder(topology: topology).up()
         #expect(try !Self.ping(topology, from: "private1", "10.2.0.22", expectSuccess: false))
         #expect(try !Self.ping(topology, from: "vepa1", "10.2.0.32", expectSuccess: false))
@@ -158,7 +158,7 @@ struct LabLifecycleTests {
             endpoints = ["a:eth0", "b:eth0"]
             """, file: "imp.toml", kernel: KernelSupport.current)
         let topology = try parser.parse()
-        defer { _ = LabTeardown.down(topology.name) }
+        defer { _ = try? LabTeardown.down(topology.name) }
         try LabBuilder(topology: topology).up()
         let status = try #require(LabStatus.read(topology.name))
         let eth0 = status.nodes.first { $0.name == "a" }?.interfaces.first { $0.name == "eth0" }
@@ -173,7 +173,7 @@ struct VLANTrunkLabTests {
                    "needs CONFIG_VLAN_8021Q and CONFIG_BRIDGE_VLAN_FILTERING"))
     func trunk() throws {
         let topology = try LabLifecycleTests.load("vlan-trunk")
-        defer { _ = LabTeardown.down(topology.name) }
+        defer { _ = try? LabTeardown.down(topology.name) }
         try LabBuilder(topology: topology).up()
         #expect(try LabLifecycleTests.ping(topology, from: "red1", "10.30.10.3"))
         #expect(try LabLifecycleTests.ping(topology, from: "blue1", "10.30.20.3"))

@@ -17,7 +17,7 @@ struct TunLabTests {
             mtu = 1400
             """, file: "tun.toml")
         let topology = try parser.parse()
-        defer { _ = LabTeardown.down(topology.name) }
+        defer { _ = try? LabTeardown.down(topology.name) }
         try LabBuilder(topology: topology).up()
         let status = try #require(LabStatus.read(topology.name))
         let interfaces = try #require(status.nodes.first?.interfaces)
@@ -25,6 +25,6 @@ struct TunLabTests {
         let tap = interfaces.first { $0.name == "tap0" }
         #expect(tun?.kind == "tun" && tun?.addresses == ["10.66.0.1/24"])
         #expect(tap?.kind == "tun" && tap?.mtu == 1400 && tap?.mac != nil)
-        #expect(LabTeardown.down(topology.name).namespaces == 1)
+        #expect(try LabTeardown.down(topology.name).namespaces == 1)
     }
 }

@@ -37,38 +37,47 @@ public struct LabBuilder {
         self.progress = progress
     }
 
-    /// Builds the lab. A lab that is already fully up is left alone; leftovers of a crashed
-    /// `up` are removed first.
+    /// Builds the lab, holding its lock (a second `up` or `down` of it waits). A lab that is
+    /// already fully up is left alone; leftovers of a crashed `up` are removed first. A
+    /// namespace with a node's name that netlab did not make for this lab stops it before
+    /// anything is created.
     @discardableResult
     public func up() throws -> Outcome {
+        let lock = try LabLock(lab: topology.name, waiting: progress)
+        defer { withExtendedLifetime(lock) {} }
         let namespaces = topology.nodes.map { topology.namespace(of: $0) }
-        if let state = LabState.load(topology.name), state.complete, namespaces.allSatisfy(\.exists) {
+        let previous = LabState.load(topology.name)
+        let foreign = namespaces.filter { $0.exists && !LabTeardown.isOwned($0, by: topology.name, state: previous) }
+        guard foreign.isEmpty else { throw ForeignNamespaceError(lab: topology.name, names: foreign.map(\.name)) }
+        if let previous, previous.complete, namespaces.allSatisfy(\.exists) {
             return .alreadyUp
         }
-        _ = LabTeardown.down(topology.name)
+        _ = LabTeardown.downLocked(topology.name)
         var state = LabState(name: topology.name, file: topology.file, namespaces: namespaces.map(\.name))
         try state.save()
+        try FileManager.default.createDirectory(atPath: LabState.logDirectory(lab: topology.name), withIntermediateDirectories: true)
         do {
-            try build()
+            try build(&state)
             try startProxies(&state)
             state.complete = true
             try state.save()
             return .created
         } catch {
             progress("failed: \(error); removing what was created")
-            _ = LabTeardown.down(topology.name)
+            _ = LabTeardown.downLocked(topology.name)
             throw error
         }
     }
 
-    private func build() throws {
+    private func build(_ state: inout LabState) throws {
         let total = topology.nodes.count
         let topology = self.topology
+        let mark = LabMark(lab: topology.name, upID: state.upID)
         progress("creating \(total) namespace\(total == 1 ? "" : "s")")
         try Parallel.forEach(topology.nodes) { node in
-            let ns = try NetworkNamespace.create(topology.namespace(of: node).name)
+            // Marked before it is mounted under its name: never visible without the mark.
+            let ns = try NetworkNamespace.create(topology.namespace(of: node).name) { try mark.write(with: RouteSocket()) }
             try ns.run {
-                try RouteSocket().change("lo", up: true)
                 // No duplicate address detection: a lab's addresses are unique by construction,
                 // and DAD keeps link-local addresses (and so IPv6 neighbour discovery) unusable
                 // for the first second or two.
@@ -76,6 +85,11 @@ public struct LabBuilder {
                 try? NetworkNamespace.writeSysctl("net.ipv6.conf.default.accept_dad", "0")
             }
         }
+        for node in topology.nodes {
+            let namespace = topology.namespace(of: node)
+            state.identities[namespace.name] = namespace.identity
+        }
+        try state.save()
         progress("creating \(topology.links.count) veth link\(topology.links.count == 1 ? "" : "s")")
         try Parallel.forEach(topology.links) { link in
             guard let a = topology.node(named: link.a.node), let b = topology.node(named: link.b.node) else { return }
@@ -106,9 +120,17 @@ public struct LabBuilder {
         try Parallel.forEach(topology.nodes) { node in try Self.configure(node, in: topology) }
         if waitForCarrier || topology.nodes.contains(where: { !$0.exec.isEmpty }) { try waitForLinks() }
         for node in topology.nodes where !node.exec.isEmpty {
+            let log = LabState.execLog(lab: topology.name, node: node.name)
             for command in node.exec {
                 progress("\(node.name)$ \(command)")
-                let status = try NamespaceProcess.run(["/bin/sh", "-c", command], in: topology.namespace(of: node))
+                let result = try NamespaceProcess.run(["/bin/sh", "-c", command], in: topology.namespace(of: node), log: log,
+                                                      timeout: node.execTimeout)
+                for line in result.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(result.output.hasSuffix("\n") ? 1 : 0) {
+                    progress("  \(line)")
+                }
+                guard let status = result.status else {
+                    throw ExecTimeoutError(node: node.name, command: command, timeout: node.execTimeout, output: result.output)
+                }
                 if status != 0 { progress("  (exit status \(status))") }
             }
         }

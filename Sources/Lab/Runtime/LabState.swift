@@ -1,4 +1,5 @@
 import Foundation
+import Netlink
 
 /// What `netlab up` records under /run/netlab before it creates anything, so that `down` can
 /// remove a lab whose `up` crashed or was killed halfway.
@@ -17,6 +18,10 @@ public struct LabState: Codable, Sendable, Equatable {
     public var complete: Bool
     /// The proxies `up` started (their supervisors' PIDs), also listed in `processes`.
     public var proxies: [ProxyRecord]
+    /// The id of the `up` that made the lab, as its namespaces' marks carry it (`LabMark`).
+    public var upID: String
+    /// Each namespace's identity when `up` created it, by name.
+    public var identities: [String: NetworkNamespace.Identity]
 
     /// A proxy running in a node of the lab.
     public struct ProxyRecord: Codable, Sendable, Equatable {
@@ -30,7 +35,7 @@ public struct LabState: Codable, Sendable, Equatable {
         public var log: String
     }
 
-    public init(name: String, file: String, namespaces: [String]) {
+    public init(name: String, file: String, namespaces: [String], upID: String = LabMark.newUpID()) {
         self.name = name
         self.file = file
         self.namespaces = namespaces
@@ -38,10 +43,12 @@ public struct LabState: Codable, Sendable, Equatable {
         self.created = Date().timeIntervalSince1970
         self.complete = false
         self.proxies = []
+        self.upID = upID
+        self.identities = [:]
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, file, namespaces, processes, created, complete, proxies
+        case name, file, namespaces, processes, created, complete, proxies, upID = "up_id", identities
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,10 +61,19 @@ public struct LabState: Codable, Sendable, Equatable {
         complete = try c.decode(Bool.self, forKey: .complete)
         // State files written before proxies existed have none.
         proxies = try c.decodeIfPresent([ProxyRecord].self, forKey: .proxies) ?? []
+        // State files written before marks existed have neither.
+        upID = try c.decodeIfPresent(String.self, forKey: .upID) ?? ""
+        identities = try c.decodeIfPresent([String: NetworkNamespace.Identity].self, forKey: .identities) ?? [:]
     }
 
+    /// The lab's own directory, for its logs: `down` removes it whole.
+    public static func logDirectory(lab: String) -> String { "\(directory)/\(lab)" }
+
     /// Where the log of the proxy in `node` goes.
-    public static func proxyLog(lab: String, node: String) -> String { "\(directory)/\(lab).\(node).proxy.log" }
+    public static func proxyLog(lab: String, node: String) -> String { "\(logDirectory(lab: lab))/\(node).proxy.log" }
+
+    /// Where the output of `node`'s exec commands goes.
+    public static func execLog(lab: String, node: String) -> String { "\(logDirectory(lab: lab))/\(node).exec.log" }
 
     public static func path(of lab: String) -> String { "\(directory)/\(lab).json" }
 

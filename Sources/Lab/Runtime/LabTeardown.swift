@@ -1,49 +1,80 @@
+import Foundation
 import Netlink
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Removes a lab: its processes, then its namespaces (which takes every link, qdisc and TUN
-/// device inside with them), found through the state file and by the `LAB.` name prefix.
+/// Removes a lab: the processes inside its namespaces, then the namespaces (which takes every
+/// link, qdisc and TUN device inside with them), then its state file and logs.
+///
+/// It touches only what netlab made for this lab: a namespace is the lab's when the mark inside
+/// it says so (`LabMark`), or when it is the very namespace the state file recorded (same nsfs
+/// device and inode). Candidates are the state file's namespaces and, so that leftovers of a
+/// lost state file are found, every namespace named `LAB.*`; one without the lab's mark is left
+/// alone, whatever its name. Processes are found by the namespace they are in, never by a PID
+/// read back from a file: a PID a dead proxy left there may belong to anything by now.
 public enum LabTeardown {
-    /// What `down` removed.
+    /// What `down` removed, and what it left alone.
     public struct Report: Sendable, Equatable {
         public var namespaces: Int
         public var processes: Int
+        /// Namespaces named like the lab's that netlab did not make for it.
+        public var leftAlone: [String] = []
         public var wasUp: Bool { namespaces > 0 || processes > 0 }
     }
 
-    public static func down(_ lab: String) -> Report {
+    /// Takes the lab's lock, then removes it.
+    public static func down(_ lab: String, waiting: (String) -> Void = { _ in }) throws(LabLock.Failure) -> Report {
+        let lock = try LabLock(lab: lab, waiting: waiting)
+        defer { withExtendedLifetime(lock) {} }
+        return downLocked(lab)
+    }
+
+    /// `down` for a caller that holds the lab's lock.
+    static func downLocked(_ lab: String) -> Report {
         var report = Report(namespaces: 0, processes: 0)
+        let state = LabState.load(lab)
         var names = Set(NetworkNamespace.all().filter { $0.hasPrefix(lab + ".") })
-        if let state = LabState.load(lab) {
-            names.formUnion(state.namespaces)
-            for pid in state.processes where pid > 1 && kill(pid, 0) == 0 {
-                kill(pid, SIGTERM)
-                report.processes += 1
-            }
-            // A proxy removes its device and flushes its captures on SIGTERM: give it 3 s.
-            for pid in state.processes where pid > 1 {
-                for _ in 0..<60 where isRunning(pid) { usleep(50_000) }
-                if isRunning(pid) { kill(pid, SIGKILL) }
+        names.formUnion(state?.namespaces ?? [])
+        var owned: [NetworkNamespace] = []
+        for name in names.sorted() {
+            let namespace = NetworkNamespace(name)
+            guard namespace.exists else { continue }
+            if isOwned(namespace, by: lab, state: state) {
+                if namespace.isMounted { owned.append(namespace) } else { try? namespace.delete() }
+            } else {
+                report.leftAlone.append(name)
             }
         }
-        // Whatever still runs inside (a command from `netlab exec`, a proxy whose state file
-        // was lost) would keep its namespace alive after the delete: end it first.
-        let strays = names.flatMap { NetworkNamespace($0).processes() }
-        for pid in strays where pid > 1 { kill(pid, SIGTERM) }
-        for pid in strays where pid > 1 {
+        // Whatever runs inside (a proxy and its supervisor, a command from `netlab exec`) would
+        // keep its namespace alive after the delete: end it first. A proxy removes its device
+        // and flushes its captures on SIGTERM: give it 3 s.
+        let inside = owned.flatMap { $0.processes() }.filter { $0 > 1 && $0 != getpid() }
+        for pid in inside { kill(pid, SIGTERM) }
+        for pid in inside {
             for _ in 0..<60 where isRunning(pid) { usleep(50_000) }
             if isRunning(pid) { kill(pid, SIGKILL) }
         }
-        report.processes += strays.count
-        for name in names.sorted() {
-            let ns = NetworkNamespace(name)
-            guard ns.exists else { continue }
-            if (try? ns.delete()) != nil { report.namespaces += 1 }
+        // SIGKILL is delivered, not done: wait (a bounded while) until each is really gone, so
+        // that what `down` reports ended has ended.
+        for pid in inside {
+            for _ in 0..<200 where isRunning(pid) { usleep(10_000) }
         }
+        report.processes = inside.count
+        for namespace in owned where (try? namespace.delete()) != nil { report.namespaces += 1 }
         LabState.remove(lab)
+        try? FileManager.default.removeItem(atPath: LabState.logDirectory(lab: lab))
         return report
+    }
+
+    /// The lab's mark inside, or the identity the state file recorded for this name. An `up`
+    /// killed between making the name's file and mounting the namespace over it leaves an empty
+    /// file and no namespace: that is the lab's when its state file meant to make the name.
+    static func isOwned(_ namespace: NetworkNamespace, by lab: String, state: LabState?) -> Bool {
+        guard namespace.isMounted else { return state?.namespaces.contains(namespace.name) == true }
+        if let mark = LabMark.read(in: namespace) { return mark.lab == lab }
+        guard let recorded = state?.identities[namespace.name] else { return false }
+        return namespace.identity == recorded
     }
 
     /// Alive and not a zombie (a child of ours that exited is reaped here).

@@ -1,4 +1,5 @@
 import CShim
+import Foundation
 import Netlink
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +11,23 @@ import Glibc
 /// spawn happens on a thread that has entered the namespace; no `ip netns exec` in between.
 public enum NamespaceProcess {
     /// Spawns `arguments` (PATH is searched) inside `namespace` with this process's standard
-    /// input and output; returns its PID.
+    /// input and output, and no signal blocked; returns its PID.
     public static func spawn(_ arguments: [String], in namespace: NetworkNamespace) throws -> Int32 {
         guard !arguments.isEmpty else { throw NetlinkError("exec", reason: "no command given") }
         return try namespace.run {
+            // A child inherits the spawning thread's signal mask; a thread that blocks SIGTERM
+            // (thread pools do) would make a child that ignores `down` for 3 s until SIGKILL.
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            posix_spawnattr_setsigmask(&attributes, &empty)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
             var pid: pid_t = 0
             let argv = arguments.map { strdup($0) } + [nil]
             defer { argv.forEach { free($0) } }
-            let rc = posix_spawnp(&pid, arguments[0], nil, nil, argv, environ)
+            let rc = posix_spawnp(&pid, arguments[0], nil, &attributes, argv, environ)
             guard rc == 0 else { throw NetlinkError.system("run \(arguments[0]) in \(namespace.name)", rc) }
             return pid
         }
@@ -67,6 +77,70 @@ public enum NamespaceProcess {
     /// Runs `arguments` to completion inside `namespace`; returns the exit status.
     public static func run(_ arguments: [String], in namespace: NetworkNamespace) throws -> Int32 {
         wait(try spawn(arguments, in: namespace))
+    }
+
+    /// What a bounded run gave: the exit status (nil when the time limit ended it) and what it
+    /// wrote to standard output and error.
+    public struct Outcome: Sendable, Equatable {
+        public var status: Int32?
+        public var output: String
+    }
+
+    /// Runs `arguments` inside `namespace` for at most `timeout` seconds, its output appended to
+    /// `log` and returned. Past the limit its whole process group (its own session, which this
+    /// call made) gets SIGTERM, then SIGKILL a second later: a command that never ends cannot
+    /// hold the caller.
+    public static func run(_ arguments: [String], in namespace: NetworkNamespace, log: String, timeout: Double) throws -> Outcome {
+        let start = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? UInt64) ?? 0
+        let pid = try spawnDaemon(arguments, in: namespace, log: log)
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32?
+        while status == nil {
+            var raw: Int32 = 0
+            let rc = waitpid(pid, &raw, WNOHANG)
+            if rc == pid {
+                status = raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+                break
+            }
+            if rc < 0, errno != EINTR { return Outcome(status: 127, output: output(of: log, from: start)) }
+            if Date() > deadline { break }
+            usleep(10_000)
+        }
+        if status == nil {
+            kill(-pid, SIGTERM)
+            for _ in 0..<100 where waitpid(pid, nil, WNOHANG) == 0 { usleep(10_000) }
+            kill(-pid, SIGKILL)
+            _ = wait(pid)
+        }
+        return Outcome(status: status, output: output(of: log, from: start))
+    }
+
+    /// What was appended to `log` past `offset` (at most its last 64 KiB).
+    private static func output(of log: String, from offset: UInt64) -> String {
+        guard let handle = FileHandle(forReadingAtPath: log) else { return "" }
+        defer { try? handle.close() }
+        let end = (try? handle.seekToEnd()) ?? offset
+        let first = max(offset, end > 65_536 ? end - 65_536 : 0)
+        try? handle.seek(toOffset: first)
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    }
+}
+
+/// An `exec` command of a node did not end within its node's `exec_timeout`: it was stopped,
+/// and `up` removes the lab.
+public struct ExecTimeoutError: Error, CustomStringConvertible, Sendable {
+    public let node: String
+    public let command: String
+    public let timeout: Double
+    public let output: String
+
+    public var description: String {
+        let seconds = timeout == timeout.rounded() ? "\(Int(timeout)) s" : "\(timeout) s"
+        var text = "node \(node): `\(command)` did not end within \(seconds) (exec_timeout) and was stopped; "
+            + "run long-lived programs otherwise than as exec commands"
+        let tail = output.split(separator: "\n").suffix(10).joined(separator: "\n")
+        text += tail.isEmpty ? "; it printed nothing" : "; its output ended with:\n\(tail)"
+        return text
     }
 }
 

@@ -38,11 +38,13 @@ public struct Node: Sendable, Equatable {
     public var routes: [Route]
     /// Shell commands run inside the node once every link is up.
     public var exec: [String]
+    /// Seconds each exec command may run before it is stopped and `up` fails (`exec_timeout`).
+    public var execTimeout: Double = 60
     /// `[nodes.N.proxy]`: a VXLAN proxy `netlab up` starts in the node and supervises.
     public var proxy: ProxyConfiguration?
 
     public static func == (lhs: Node, rhs: Node) -> Bool {
-        lhs.name == rhs.name && lhs.interfaces == rhs.interfaces && lhs.routes == rhs.routes && lhs.exec == rhs.exec && lhs.proxy == rhs.proxy
+        lhs.name == rhs.name && lhs.interfaces == rhs.interfaces && lhs.routes == rhs.routes && lhs.exec == rhs.exec && lhs.execTimeout == rhs.execTimeout && lhs.proxy == rhs.proxy
             && lhs.sysctls.map(\.key) == rhs.sysctls.map(\.key) && lhs.sysctls.map(\.value) == rhs.sysctls.map(\.value)
     }
 

@@ -25,6 +25,9 @@ public struct TopologyParser {
         self.reader = ConfigReader(text: text, file: file)
     }
 
+    /// The most ports a Linux bridge takes.
+    public static let maximumBridgePorts = 1023
+
     /// Reads `path` from disk and parses it.
     public static func load(path: String, kernel: KernelSupport? = nil) throws(TopologyErrors) -> Topology {
         let text: String
@@ -88,7 +91,7 @@ public struct TopologyParser {
     // MARK: Nodes
 
     mutating func parseNode(_ name: String, _ t: TOMLTable, _ path: [String]) -> Node {
-        checkKeys(t, path, allowed: ["sysctls", "forwarding", "exec", "routes", "interfaces", "proxy"])
+        checkKeys(t, path, allowed: ["sysctls", "forwarding", "exec", "exec_timeout", "routes", "interfaces", "proxy"])
         var proxy: ProxyConfiguration?
         if let table = table(t, "proxy", path) {
             proxy = ProxyConfigurationParser.parse(table, at: path + ["proxy"], reader: &reader)
@@ -114,6 +117,11 @@ public struct TopologyParser {
             }
         }
         let exec = stringArray(t, "exec", path) ?? []
+        var execTimeout = 60.0
+        if let text = string(t, "exec_timeout", path) {
+            if let micros = Units.microseconds(text), micros > 0 { execTimeout = Double(micros) / 1_000_000 }
+            else { fail(path + ["exec_timeout"], "'\(text)' is not a duration (like 30s or 500ms)") }
+        }
         var interfaces: [Interface] = []
         if let table = table(t, "interfaces", path) {
             for interfaceName in table.keys.sorted() {
@@ -144,7 +152,7 @@ public struct TopologyParser {
         if let proxy, interfaces.contains(where: { $0.name == proxy.tun.name }) {
             fail(path + ["proxy", "tun", "name"], "\(proxy.tun.name) is also an interface of node \(name)")
         }
-        return Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec, proxy: proxy)
+        return Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec, execTimeout: execTimeout, proxy: proxy)
     }
 
     mutating func parseRoute(_ t: TOMLTable, _ path: [String]) -> Route? {
@@ -373,6 +381,11 @@ public struct TopologyParser {
                 case let .bridge(ports, _):
                     for port in ports where !names.contains(port) {
                         fail(interfacePath + ["ports"], "bridge port '\(port)' is not an interface of node \(node.name)")
+                    }
+                    // The kernel numbers a bridge's ports in 10 bits and keeps 0 (BR_MAX_PORTS
+                    // 1024): the 1024th port fails with libnl's "Unspecific failure".
+                    if ports.count > Self.maximumBridgePorts {
+                        fail(interfacePath + ["ports"], "a bridge takes at most \(Self.maximumBridgePorts) ports (the kernel's limit); this one has \(ports.count)")
                     }
                 default:
                     break

@@ -1,0 +1,162 @@
+import Foundation
+import Lab
+import Netlink
+import Synchronization
+import Testing
+
+/// netlab touches only what it made: namespaces by their mark and identity, processes by the
+/// namespace they run in, and one `up`/`down` of a lab at a time.
+@Suite("Lab ownership", .serialized)
+struct LabOwnershipTests {
+    static let tag = "nltown\(getpid())"
+
+    static func file(_ suffix: String, extra: String = "") throws -> (path: String, name: String) {
+        let name = "\(tag)-\(suffix)"
+        let path = NSTemporaryDirectory() + "\(name).toml"
+        try """
+            name = "\(name)"
+            [nodes.a.interfaces.eth0]
+            addresses = ["10.0.0.1/24"]
+            [nodes.b.interfaces.eth0]
+            addresses = ["10.0.0.2/24"]
+            [[links]]
+            endpoints = ["a:eth0", "b:eth0"]
+            \(extra)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return (path, name)
+    }
+
+    static func labNamespaces(_ name: String) -> [String] { NetworkNamespace.all().filter { $0.hasPrefix(name + ".") }.sorted() }
+
+    @Test("down of a lab that was never up leaves a namespace named like it alone")
+    func foreignSurvivesDown() throws {
+        let name = "\(Self.tag)-foreign"
+        let foreign = try NetworkNamespace.create("\(name).x")
+        defer { try? foreign.delete() }
+        let down = try LabCommandTests.run(["down", name])
+        #expect(down.status == 0)
+        #expect(down.stderr.contains("left alone: namespace \(name).x"), "\(down.stderr)")
+        #expect(foreign.exists, "down removed a namespace netlab did not make")
+    }
+
+    @Test("up refuses a namespace that has a node's name but no mark, names it, and creates nothing")
+    func unmarkedRefused() throws {
+        let (path, name) = try Self.file("taken")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let squatter = try NetworkNamespace.create("\(name).a")
+        defer { try? squatter.delete() }
+        // Something of its owner's inside, which up must not replace.
+        try OwnershipShell.run(["ip", "-n", squatter.name, "link", "add", "keepme", "type", "veth", "peer", "name", "keepme2"])
+        let up = try LabCommandTests.run(["up", path])
+        #expect(up.status == 1)
+        #expect(up.stderr.contains("\(name).a") && up.stderr.contains("ip netns del \(name).a"), "\(up.stderr)")
+        #expect(Self.labNamespaces(name) == ["\(name).a"], "up created something: \(Self.labNamespaces(name))")
+        #expect(try OwnershipShell.run(["ip", "-n", squatter.name, "link", "show", "keepme"]) == 0)
+        // And down, asked for the lab, leaves it too.
+        _ = try LabCommandTests.run(["down", name])
+        #expect(squatter.exists)
+    }
+
+    @Test("a PID in the state file that now belongs to an unrelated process survives down")
+    func reusedPIDSurvives() throws {
+        let (path, name) = try Self.file("pid")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bystander = Process()
+        bystander.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        bystander.arguments = ["30"]
+        try bystander.run()
+        defer { if bystander.isRunning { bystander.terminate() } }
+        #expect(try LabCommandTests.run(["up", path]).status == 0)
+        // As if a process of the lab had died and its PID gone to the bystander.
+        var state = try #require(LabState.load(name))
+        state.processes.append(bystander.processIdentifier)
+        try state.save()
+        let down = try LabCommandTests.run(["down", name])
+        #expect(down.status == 0)
+        #expect(Self.labNamespaces(name).isEmpty)
+        #expect(bystander.isRunning, "down killed a process by a PID from its state file")
+    }
+
+    @Test("the state file lost: down still finds the lab by its marks, and only the marked namespaces")
+    func stateLost() throws {
+        let (path, name) = try Self.file("lost")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try LabCommandTests.run(["up", path]).status == 0)
+        let other = try NetworkNamespace.create("\(name).other")
+        defer { try? other.delete() }
+        LabState.remove(name)
+        let down = try LabCommandTests.run(["down", name])
+        #expect(down.status == 0 && down.stdout.contains("2 namespaces"), "\(down.stdout) \(down.stderr)")
+        #expect(Self.labNamespaces(name) == ["\(name).other"])
+    }
+
+    @Test("two ups of one file at once: both succeed, one builds and one finds it up; down after both leaves nothing")
+    func concurrentUps() throws {
+        let (path, name) = try Self.file("twice", extra: "[nodes.a]\nexec = [\"sleep 1.5\"]\n")
+        defer {
+            _ = try? LabTeardown.down(name)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let collected = Mutex<[LabCommandTests.Result?]>([nil, nil])
+        let group = DispatchGroup()
+        for i in 0..<2 {
+            group.enter()
+            Thread {
+                let result = try? LabCommandTests.run(["up", path])
+                collected.withLock { $0[i] = result }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let results = collected.withLock { $0 }
+        let outputs = results.map { ($0?.stdout ?? "") + ($0?.stderr ?? "") }
+        #expect(results.allSatisfy { $0?.status == 0 }, "\(outputs)")
+        #expect(outputs.filter { $0.contains("is up:") }.count == 1, "\(outputs)")
+        #expect(outputs.filter { $0.contains("already up") }.count == 1, "\(outputs)")
+        #expect(outputs.contains { $0.contains("waiting for PID") }, "the second did not say whom it waited for: \(outputs)")
+        #expect(try LabCommandTests.run(["down", name]).status == 0)
+        #expect(Self.labNamespaces(name).isEmpty)
+    }
+
+    @Test("an exec command that does not end is stopped at exec_timeout; up names it, shows its output, and removes the lab")
+    func hangingExec() throws {
+        let (path, name) = try Self.file("hang", extra: "[nodes.b]\nexec_timeout = \"1s\"\nexec = [\"echo started; sleep 1000\"]\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let up = try LabCommandTests.run(["up", path])
+        #expect(up.status == 1)
+        #expect(up.stderr.contains("node b: `echo started; sleep 1000` did not end within 1 s"), "\(up.stderr)")
+        #expect(up.stderr.contains("started"), "\(up.stderr)")
+        #expect(Self.labNamespaces(name).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: LabState.logDirectory(lab: name)), "the lab's logs stayed")
+        let orphans = try LabCommandTests.run(["status", name])
+        #expect(orphans.status == 1)
+    }
+
+    @Test("a bridge with more than 1023 ports is refused at validation, naming the limit")
+    func bridgePortLimit() throws {
+        let name = "\(Self.tag)-br"
+        let path = NSTemporaryDirectory() + "\(name).toml"
+        // The ports need not exist for the limit to be checked (they are reported too).
+        let text = "name = \"\(name)\"\n[nodes.s.interfaces.br0]\nkind = \"bridge\"\nports = [\((0..<1024).map { "\"d\($0)\"" }.joined(separator: ", "))]\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let up = try LabCommandTests.run(["up", path, "--check"])
+        #expect(up.status == 1)
+        #expect(up.stderr.contains("nodes.s.interfaces.br0.ports: a bridge takes at most 1023 ports"), "\(up.stderr)")
+    }
+}
+
+/// Runs a command and returns its exit status.
+enum OwnershipShell {
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}

@@ -3,7 +3,7 @@
 # whose names carry a test prefix and the PID of a process that no longer exists. Anything
 # whose PID is alive, or that has no test prefix, is left alone.
 set -uo pipefail
-pattern='^(nlt|nlk|tnt|tno|tnp|tnq|tnb|tnm|tnr|tns)([0-9]+)|^nlt(lab|cmd|tun)([0-9]+)-|^netlab-probe-([0-9]+)$'
+pattern='^(nlt|nlk|tnt|tno|tnp|tnq|tnb|tnm|tnr|tnh|tnc|tnu|tns)([0-9]+)|^nlt(lab|cmd|tun)([0-9]+)-|^netlab-probe-([0-9]+)$'
 for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
   if [[ $ns =~ $pattern ]]; then
     pid="${BASH_REMATCH[2]}${BASH_REMATCH[4]}${BASH_REMATCH[5]}"

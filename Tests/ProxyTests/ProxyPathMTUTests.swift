@@ -71,7 +71,7 @@ struct ProxyPathMTUTests {
 
     @Test("a router with a smaller MTU on the far side: its ICMP lowers the peer's path, the transfer intact")
     func routerOnThePath() throws {
-        let tag = "tnr\(getpid())"
+        let tag = "tnu\(getpid())"
         let (proxyNS, router) = try ProxyFixture.underlay(tag, a: "10.88.5.2", b: "10.88.5.1", prefix: 24)
         defer { try? proxyNS.delete() }
         defer { try? router.delete() }

@@ -58,6 +58,10 @@ struct TopologyValidationTests {
         ("name = \"v\"\n[nodes.a.interfaces.g]\nkind = \"gre\"\n", 3, "nodes.a.interfaces.g.kind", "unknown kind 'gre'"),
         ("name = \"v\"\n[nodes.a.interfaces.t]\nkind = \"tun\"\nimpair = { delay = \"10 parsecs\" }\n", 4, "nodes.a.interfaces.t.impair.delay", "not a duration"),
         ("name = \"v\"\n[nodes.a.interfaces.m]\nkind = \"macvlan\"\nparent = \"zz:eth0\"\n", 4, "nodes.a.interfaces.m.parent", "parent node 'zz'"),
+        // The inline form, over several lines: the faulty entry's line, not that of `routes = [`.
+        ("name = \"v\"\n[nodes.a.interfaces.t]\nkind = \"tun\"\naddresses = [\"10.0.0.1/24\"]\n[nodes.a]\nroutes = [\n  { to = \"10.8.0.0/16\", via = \"10.0.0.9\" },\n  { to = \"10.9.0.0/33\", via = \"10.0.0.9\" },\n]\n", 8, "nodes.a.routes.1.to", "not a prefix"),
+        ("name = \"v\"\n[nodes.a.interfaces.t]\nkind = \"tun\"\naddresses = [\"10.0.0.1/24\"]\n[nodes.a]\nroutes = [ { to = \"default\", via = \"10.0.0.9\" },\n           { to = \"default6\", via = \"nowhere\" } ]\n", 7, "nodes.a.routes.1.via", "not an IP address"),
+        ("name = \"v\"\n[nodes.a]\nexec_timeout = \"soon\"\n", 3, "nodes.a.exec_timeout", "not a duration"),
         // A node's proxy is checked by the proxy's own rules, with the topology's lines.
         ("name = \"v\"\n[nodes.a.proxy.tun]\naddresses = [\"10.9.0.1/24\"]\n[nodes.a.proxy.underlay]\nlisten = \"nowhere\"\n[[nodes.a.proxy.peers]]\nendpoint = \"10.0.0.2:4789\"\nvni = 42\n", 5, "nodes.a.proxy.underlay.listen", "not ADDRESS:PORT"),
         ("name = \"v\"\n[nodes.a.proxy.tun]\naddresses = [\"10.9.0.1/24\"]\n[nodes.a.proxy.underlay]\nlisten = \"10.0.0.1:4789\"\n[[nodes.a.proxy.peers]]\nendpoint = \"10.0.0.2:4789\"\nvni = 99999999\n", 8, "nodes.a.proxy.peers.0.vni", "out of range"),

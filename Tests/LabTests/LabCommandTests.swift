@@ -53,8 +53,8 @@ struct LabCommandTests {
                       stderr: String(decoding: e, as: UTF8.self))
     }
 
-    /// A veth-pair lab file with this run's name; returns (path, lab name).
-    static func pairFile(_ suffix: String) throws -> (String, String) {
+    /// A veth-pair lab file with this run's name, and `extra` lines; returns (path, lab name).
+    static func pairFile(_ suffix: String, extra: String = "") throws -> (String, String) {
         let name = "\(tag)-\(suffix)"
         let path = NSTemporaryDirectory() + "\(name).toml"
         try """
@@ -65,6 +65,7 @@ struct LabCommandTests {
             addresses = ["10.0.0.2/24"]
             [[links]]
             endpoints = ["a:eth0", "b:eth0"]
+            \(extra)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return (path, name)
     }

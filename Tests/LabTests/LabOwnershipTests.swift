@@ -8,22 +8,12 @@ import Testing
 /// namespace they run in, and one `up`/`down` of a lab at a time.
 @Suite("Lab ownership", .serialized)
 struct LabOwnershipTests {
-    static let tag = "nltown\(getpid())"
+    // The command tests' prefix, which the leftover sweep knows.
+    static let tag = "\(LabCommandTests.tag)-own"
 
+    /// The command tests' veth-pair lab, named for this suite.
     static func file(_ suffix: String, extra: String = "") throws -> (path: String, name: String) {
-        let name = "\(tag)-\(suffix)"
-        let path = NSTemporaryDirectory() + "\(name).toml"
-        try """
-            name = "\(name)"
-            [nodes.a.interfaces.eth0]
-            addresses = ["10.0.0.1/24"]
-            [nodes.b.interfaces.eth0]
-            addresses = ["10.0.0.2/24"]
-            [[links]]
-            endpoints = ["a:eth0", "b:eth0"]
-            \(extra)
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        return (path, name)
+        try LabCommandTests.pairFile("own-\(suffix)", extra: extra)
     }
 
     static func labNamespaces(_ name: String) -> [String] { NetworkNamespace.all().filter { $0.hasPrefix(name + ".") }.sorted() }

@@ -13,8 +13,28 @@ public enum NamespaceProcess {
     /// Spawns `arguments` (PATH is searched) inside `namespace` with this process's standard
     /// input and output, and no signal blocked; returns its PID.
     public static func spawn(_ arguments: [String], in namespace: NetworkNamespace) throws -> Int32 {
+        try spawn(arguments, in: namespace, log: nil)
+    }
+
+    /// Spawns a daemon inside `namespace`: its own session (a terminal's Ctrl-C does not reach
+    /// it), standard input from /dev/null, standard output and error appended to `log`, and
+    /// no signal blocked, whatever this process blocks. Returns its PID.
+    public static func spawnDaemon(_ arguments: [String], in namespace: NetworkNamespace, log: String) throws -> Int32 {
+        try spawn(arguments, in: namespace, log: log)
+    }
+
+    /// `spawn` (log nil: this process's standard input and output) or `spawnDaemon`.
+    private static func spawn(_ arguments: [String], in namespace: NetworkNamespace, log: String?) throws -> Int32 {
         guard !arguments.isEmpty else { throw NetlinkError("exec", reason: "no command given") }
         return try namespace.run {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            if let log {
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+                posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            }
             // A child inherits the spawning thread's signal mask; a thread that blocks SIGTERM
             // (thread pools do) would make a child that ignores `down` for 3 s until SIGKILL.
             var attributes = posix_spawnattr_t()
@@ -23,35 +43,7 @@ public enum NamespaceProcess {
             var empty = sigset_t()
             sigemptyset(&empty)
             posix_spawnattr_setsigmask(&attributes, &empty)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-            var pid: pid_t = 0
-            let argv = arguments.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            let rc = posix_spawnp(&pid, arguments[0], nil, &attributes, argv, environ)
-            guard rc == 0 else { throw NetlinkError.system("run \(arguments[0]) in \(namespace.name)", rc) }
-            return pid
-        }
-    }
-
-    /// Spawns a daemon inside `namespace`: its own session (a terminal's Ctrl-C does not reach
-    /// it), standard input from /dev/null, standard output and error appended to `log`, and
-    /// no signal blocked, whatever this process blocks. Returns its PID.
-    public static func spawnDaemon(_ arguments: [String], in namespace: NetworkNamespace, log: String) throws -> Int32 {
-        guard !arguments.isEmpty else { throw NetlinkError("exec", reason: "no command given") }
-        return try namespace.run {
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            var empty = sigset_t()
-            sigemptyset(&empty)
-            posix_spawnattr_setsigmask(&attributes, &empty)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | Self.setsid))
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | (log == nil ? 0 : Self.setsid)))
             var pid: pid_t = 0
             let argv = arguments.map { strdup($0) } + [nil]
             defer { argv.forEach { free($0) } }

@@ -222,3 +222,7 @@ int cshim_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gi
     *gid = credentials.gid;
     return 0;
 }
+
+int cshim_spawn_close_from(posix_spawn_file_actions_t *actions, int fd) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, fd);
+}

@@ -165,7 +165,7 @@ struct ExecCommand: ParsableCommand {
         }
         let status: Int32
         do {
-            status = try NamespaceProcess.run(arguments, in: ns)
+            status = try NamespaceProcess.run(LabBuilder.inCgroup(of: node, in: name, arguments), in: ns)
         } catch {
             StandardOutput.error("exec: \(error)")
             throw ExitCode(127)

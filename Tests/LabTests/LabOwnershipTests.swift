@@ -122,6 +122,38 @@ struct LabOwnershipTests {
         #expect(orphans.status == 1)
     }
 
+    @Test("processes netlab starts in a node are in its cgroup; one that left the node's namespace is still ended by down",
+          .enabled(if: NodeCgroup.hierarchy != nil))
+    func cgroups() throws {
+        // The exec command leaves a sleep behind in a network namespace of its own.
+        let (path, name) = try Self.file("cg", extra: "[nodes.a]\nexec = [\"unshare -n sleep 300 >/dev/null 2>&1 &\"]\n")
+        defer {
+            _ = try? LabTeardown.down(name)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        #expect(try LabCommandTests.run(["up", path]).status == 0)
+        let cgroup = try #require(NodeCgroup(lab: name, node: "a"))
+        var escaped: [Int32] = []
+        for _ in 0..<50 where escaped.isEmpty {
+            escaped = cgroup.processes
+            usleep(20_000)
+        }
+        #expect(escaped.count == 1, "the sleep is not in node a's cgroup: \(escaped)")
+        let nodeNamespace = NetworkNamespace(Topology.namespaceName(lab: name, node: "a"))
+        for pid in escaped { #expect(!nodeNamespace.processes().contains(pid), "the sleep did not leave the namespace") }
+        let inside = try LabCommandTests.run(["exec", name, "b", "--", "cat", "/proc/self/cgroup"])
+        #expect(inside.stdout.contains("/netlab/\(name)/b"), "netlab exec ran outside node b's cgroup: \(inside.stdout)")
+        #expect(try LabCommandTests.run(["down", name]).status == 0)
+        // Gone, or a zombie its new parent (init, which adopted it) has yet to reap.
+        for pid in escaped {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let state = stat.split(separator: ")").last?.split(separator: " ").first ?? ""
+            #expect(stat.isEmpty || state == "Z", "down left the escaped sleep \(pid) running: \(stat)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: cgroup.path), "down left the cgroup")
+        #expect(!FileManager.default.fileExists(atPath: NodeCgroup.labDirectory(name, root: cgroup.root)))
+    }
+
     @Test("a bridge with more than 1023 ports is refused at validation, naming the limit")
     func bridgePortLimit() throws {
         let name = "\(Self.tag)-br"

@@ -4,6 +4,7 @@
 // The few things Swift cannot reach in glibc and the kernel headers: _GNU_SOURCE-only calls,
 // function-like ioctl macros, and netlink messages libnl 3.7 has no object API for.
 
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -57,6 +58,10 @@ int cshim_set_dont_fragment(int fd, int ipv6);
 /// the route's MTU, lowered by any ICMP "fragmentation needed" / "packet too big" it took.
 /// Returns the MTU or -errno.
 int cshim_path_mtu(int fd, int ipv6);
+
+/// Adds "close every descriptor from `fd` up" to spawn file actions (glibc's
+/// posix_spawn_file_actions_addclosefrom_np), so a child inherits only what it is given.
+int cshim_spawn_close_from(posix_spawn_file_actions_t *actions, int fd);
 
 /// The credentials of the process at the other end of a connected Unix socket (SO_PEERCRED).
 /// Returns 0 or -errno.

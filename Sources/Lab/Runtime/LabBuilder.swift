@@ -88,6 +88,7 @@ public struct LabBuilder {
         for node in topology.nodes {
             let namespace = topology.namespace(of: node)
             state.identities[namespace.name] = namespace.identity
+            try NodeCgroup(lab: topology.name, node: node.name)?.create()
         }
         try state.save()
         progress("creating \(topology.links.count) veth link\(topology.links.count == 1 ? "" : "s")")
@@ -123,10 +124,12 @@ public struct LabBuilder {
             let log = LabState.execLog(lab: topology.name, node: node.name)
             for command in node.exec {
                 progress("\(node.name)$ \(command)")
-                let result = try NamespaceProcess.run(["/bin/sh", "-c", command], in: topology.namespace(of: node), log: log,
-                                                      timeout: node.execTimeout)
-                for line in result.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(result.output.hasSuffix("\n") ? 1 : 0) {
-                    progress("  \(line)")
+                let result = try NamespaceProcess.run(Self.inCgroup(of: node.name, in: topology.name, ["/bin/sh", "-c", command]),
+                                                      in: topology.namespace(of: node), log: log, timeout: node.execTimeout)
+                if !result.output.isEmpty {
+                    for line in result.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(result.output.hasSuffix("\n") ? 1 : 0) {
+                        progress("  \(line)")
+                    }
                 }
                 guard let status = result.status else {
                     throw ExecTimeoutError(node: node.name, command: command, timeout: node.execTimeout, output: result.output)
@@ -148,12 +151,20 @@ public struct LabBuilder {
             try? FileManager.default.removeItem(atPath: log)
             progress("starting the proxy of \(node.name) (log \(log))")
             let pid = try NamespaceProcess.spawnDaemon(
-                [proxyExecutable, "proxy", "run", "--topology", file, "--node", node.name, "--supervise"], in: namespace, log: log)
+                Self.inCgroup(of: node.name, in: topology.name,
+                              [proxyExecutable, "proxy", "run", "--topology", file, "--node", node.name, "--supervise"]),
+                in: namespace, log: log)
             state.processes.append(pid)
             state.proxies.append(.init(node: node.name, namespace: namespace.name, tun: proxy.tun.name, pid: pid, log: log))
             try state.save()
             try Self.waitForProxy(tun: proxy.tun.name, pid: pid, in: namespace, log: log)
         }
+    }
+
+    /// `arguments`, joining the node's cgroup first where it has one (see `NodeCgroup`).
+    public static func inCgroup(of node: String, in lab: String, _ arguments: [String]) -> [String] {
+        guard let cgroup = NodeCgroup(lab: lab, node: node), FileManager.default.fileExists(atPath: cgroup.path) else { return arguments }
+        return cgroup.wrap(arguments)
     }
 
     /// Waits (at most 10 s) for a proxy's control socket; fails with the end of its log if the

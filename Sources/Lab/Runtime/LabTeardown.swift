@@ -46,9 +46,12 @@ public enum LabTeardown {
                 report.leftAlone.append(name)
             }
         }
-        // Whatever runs inside (a proxy and its supervisor, a command from `netlab exec`) would
-        // keep its namespace alive after the delete: end it first. A proxy removes its device
-        // and flushes its captures on SIGTERM: give it 3 s.
+        // First what netlab started in the nodes, by their cgroups (which hold them even if they
+        // left the node's namespace).
+        report.processes = NodeCgroup.removeAll(lab: lab)
+        // Then whatever else runs inside (a command started with `ip netns exec`), which would
+        // keep its namespace alive after the delete. A proxy removes its device and flushes its
+        // captures on SIGTERM: give it 3 s.
         let inside = owned.flatMap { $0.processes() }.filter { $0 > 1 && $0 != getpid() }
         for pid in inside { kill(pid, SIGTERM) }
         for pid in inside {
@@ -60,7 +63,7 @@ public enum LabTeardown {
         for pid in inside {
             for _ in 0..<200 where isRunning(pid) { usleep(10_000) }
         }
-        report.processes = inside.count
+        report.processes += inside.count
         for namespace in owned where (try? namespace.delete()) != nil { report.namespaces += 1 }
         LabState.remove(lab)
         try? FileManager.default.removeItem(atPath: LabState.logDirectory(lab: lab))

@@ -35,6 +35,9 @@ public enum NamespaceProcess {
                 posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
                 posix_spawn_file_actions_adddup2(&actions, 1, 2)
             }
+            // Nothing else of ours: netlab's netlink sockets, or a parent's pipe that it waits on
+            // to close, would live as long as a daemon the command leaves behind.
+            _ = cshim_spawn_close_from(&actions, 3)
             // A child inherits the spawning thread's signal mask; a thread that blocks SIGTERM
             // (thread pools do) would make a child that ignores `down` for 3 s until SIGKILL.
             var attributes = posix_spawnattr_t()

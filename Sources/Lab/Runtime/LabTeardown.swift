@@ -81,10 +81,5 @@ public enum LabTeardown {
         return LabMark.read(in: namespace)?.lab == lab
     }
 
-    /// Alive and not a zombie (a child of ours that exited is reaped here).
-    private static func isRunning(_ pid: Int32) -> Bool {
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { return false }
-        return kill(pid, 0) == 0
-    }
+    private static func isRunning(_ pid: Int32) -> Bool { ProcessLiveness.isRunning(pid) }
 }

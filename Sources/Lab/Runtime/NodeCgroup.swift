@@ -84,6 +84,11 @@ public struct NodeCgroup: Sendable, Equatable {
             for _ in 0..<200 where !group.processes.isEmpty { usleep(10_000) }
             rmdir(group.path)
         }
+        // Out of the cgroup is not yet gone: reap what was our own child, and wait (a bounded
+        // while) for the rest to finish dying.
+        for pid in members {
+            for _ in 0..<200 where ProcessLiveness.isRunning(pid) { usleep(10_000) }
+        }
         if let root = hierarchy {
             rmdir(labDirectory(lab, root: root))
             rmdir("\(root)/netlab")  // fails while another lab has cgroups there, as it should

@@ -88,7 +88,6 @@ public struct LabBuilder {
         for node in topology.nodes {
             let namespace = topology.namespace(of: node)
             state.identities[namespace.name] = namespace.identity
-            try NodeCgroup(lab: topology.name, node: node.name)?.create()
         }
         try state.save()
         progress("creating \(topology.links.count) veth link\(topology.links.count == 1 ? "" : "s")")
@@ -161,9 +160,10 @@ public struct LabBuilder {
         }
     }
 
-    /// `arguments`, joining the node's cgroup first where it has one (see `NodeCgroup`).
+    /// `arguments`, joining the node's cgroup first (made now if it is not there yet) where the
+    /// machine has cgroup v2 (see `NodeCgroup`).
     public static func inCgroup(of node: String, in lab: String, _ arguments: [String]) -> [String] {
-        guard let cgroup = NodeCgroup(lab: lab, node: node), FileManager.default.fileExists(atPath: cgroup.path) else { return arguments }
+        guard let cgroup = NodeCgroup(lab: lab, node: node), (try? cgroup.create()) != nil else { return arguments }
         return cgroup.wrap(arguments)
     }
 

@@ -4,7 +4,10 @@ import Glibc
 #endif
 
 /// The cgroup a lab node's processes run in: `netlab/LAB/NODE` in the cgroup v2 hierarchy (at
-/// /sys/fs/cgroup, or at /sys/fs/cgroup/unified where v1 controllers hold the top).
+/// /sys/fs/cgroup, or at /sys/fs/cgroup/unified where v1 controllers hold the top), made when
+/// netlab first starts a process in the node. Only then: the kernel destroys cgroups one at a
+/// time, a millisecond or two each, and 500 empty ones made a 500-node lab's `down` 1.1 s
+/// slower.
 ///
 /// A process can leave its node's network namespace (`unshare -n`, `ip netns exec` elsewhere)
 /// but not its cgroup, unless root moves it: the kernel keeps every descendant of what netlab

@@ -235,7 +235,13 @@ func loadTopology(_ file: String, kernel: KernelSupport?) throws -> Topology {
 
 /// A lab name from a name or a topology file's `name`.
 func labName(_ argument: String) throws -> String {
-    guard argument.hasSuffix(".toml") || argument.contains("/") else { return argument }
+    guard argument.hasSuffix(".toml") || argument.contains("/") else {
+        guard TopologyParser.isValidLabName(argument) else {
+            StandardOutput.error("'\(argument)' is not a lab name (lowercase letters, digits and '-', up to 32) nor a topology file")
+            throw ExitCode(1)
+        }
+        return argument
+    }
     guard let name = TopologyParser.labName(path: argument) else {
         StandardOutput.error("cannot read a lab name from \(argument)")
         throw ExitCode(1)

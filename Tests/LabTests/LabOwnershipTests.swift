@@ -154,6 +154,19 @@ struct LabOwnershipTests {
         #expect(!FileManager.default.fileExists(atPath: NodeCgroup.labDirectory(name, root: cgroup.root)))
     }
 
+    @Test("names that are no lab's never become paths: down, the lock, node cgroups and the CLI refuse them")
+    func hostileNames() throws {
+        for name in ["..", ".", "a/../..", "", "-x", "UPPER", String(repeating: "a", count: 33)] {
+            #expect(!TopologyParser.isValidLabName(name), "\(name)")
+            #expect(throws: LabLock.Failure.self, "\(name)") { _ = try LabTeardown.down(name) }
+            #expect(NodeCgroup(lab: name, node: "a") == nil, "\(name)")
+        }
+        #expect(NodeCgroup(lab: "lab", node: "..") == nil)
+        // `status` only reads, so the CLI's own check is tried there.
+        let status = try LabCommandTests.run(["status", ".."])
+        #expect(status.status == 1 && status.stderr.contains("'..' is not a lab name"), "\(status.stderr)")
+    }
+
     @Test("a bridge with more than 1023 ports is refused at validation, naming the limit")
     func bridgePortLimit() throws {
         let name = "\(Self.tag)-br"

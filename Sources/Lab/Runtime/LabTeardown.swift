@@ -30,9 +30,11 @@ public enum LabTeardown {
         return downLocked(lab)
     }
 
-    /// `down` for a caller that holds the lab's lock.
+    /// `down` for a caller that holds the lab's lock (so `lab` is a valid name: the lock checks).
     static func downLocked(_ lab: String) -> Report {
         var report = Report(namespaces: 0, processes: 0)
+        // The name becomes paths below, removed recursively: never `..` or anything like it.
+        guard TopologyParser.isValidLabName(lab) else { return report }
         let state = LabState.load(lab)
         var names = Set(NetworkNamespace.all().filter { $0.hasPrefix(lab + ".") })
         names.formUnion(state?.namespaces ?? [])

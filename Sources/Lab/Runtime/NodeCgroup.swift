@@ -30,9 +30,10 @@ public struct NodeCgroup: Sendable, Equatable {
         return nil
     }()
 
-    /// The node's cgroup, or nil where the machine has no cgroup v2 hierarchy.
+    /// The node's cgroup; nil where the machine has no cgroup v2 hierarchy, or for names that
+    /// are no lab's or node's (they become paths: `..` must never be one).
     public init?(lab: String, node: String) {
-        guard let root = Self.hierarchy else { return nil }
+        guard let root = Self.hierarchy, TopologyParser.isValidLabName(lab), TopologyParser.isValidNodeName(node) else { return nil }
         self.lab = lab
         self.node = node
         self.root = root

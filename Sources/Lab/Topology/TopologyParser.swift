@@ -46,7 +46,7 @@ public struct TopologyParser {
         let name = string(root, "name", []) ?? ""
         if root["name"] == nil {
             fail([], "the lab needs a `name` (letters, digits and '-', up to 32)")
-        } else if !Self.isValidName(name, extra: "-", maxLength: 32) {
+        } else if !Self.isValidLabName(name) {
             fail(["name"], "'\(name)' is not a lab name: use lowercase letters, digits and '-', up to 32")
         }
 
@@ -58,7 +58,7 @@ public struct TopologyParser {
                     fail(path, "a node is a table ([nodes.\(nodeName)])")
                     continue
                 }
-                if !Self.isValidName(nodeName, extra: "-_", maxLength: 32) {
+                if !Self.isValidNodeName(nodeName) {
                     fail(path, "'\(nodeName)' is not a node name: use lowercase letters, digits, '-' and '_', up to 32")
                 }
                 nodes.append(parseNode(nodeName, nodeTable, path))
@@ -477,6 +477,14 @@ public struct TopologyParser {
     mutating func table(_ t: TOMLTable, _ key: String, _ path: [String]) -> TOMLTable? { reader.table(t, key, path) }
     mutating func checkInterfaceName(_ name: String, _ path: [String]) { reader.checkInterfaceName(name, path) }
 
+    /// Whether `name` may name a lab: lowercase letters, digits and '-', up to 32 bytes. Lab
+    /// names become paths (/run/netlab/NAME, the cgroup netlab/NAME) and namespace prefixes, so
+    /// every command checks them before using them: `..` must never be one.
+    public static func isValidLabName(_ name: String) -> Bool { isValidName(name, extra: "-", maxLength: 32) }
+
+    /// Whether `name` may name a node: as a lab, and '_' too.
+    public static func isValidNodeName(_ name: String) -> Bool { isValidName(name, extra: "-_", maxLength: 32) }
+
     static func isValidName(_ name: String, extra: String, maxLength: Int) -> Bool {
         !name.isEmpty && name.utf8.count <= maxLength
             && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || extra.contains($0) }
@@ -488,7 +496,9 @@ extension TopologyParser {
     /// Just the `name` of a topology file (for `down` and `status`, which must work even when
     /// the rest of the file no longer validates).
     public static func labName(path: String) -> String? {
-        guard let text = try? FileText.read(path), let table = try? TOMLTable(string: text) else { return nil }
-        return table["name"]?.string
+        guard let text = try? FileText.read(path), let table = try? TOMLTable(string: text),
+              let name = table["name"]?.string, isValidLabName(name)
+        else { return nil }
+        return name
     }
 }

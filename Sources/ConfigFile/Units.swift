@@ -33,6 +33,31 @@ public enum Units {
         return Int(value * scale)
     }
 
+    /// `128M`, `512K`, `1G`, `1.5G`, `4096` (bytes) -> bytes; K, M, G and T are powers of 1024,
+    /// as the kernel's own memory limits count (`128MB`, `128MiB` mean the same).
+    public static func bytes(_ text: String) -> UInt64? {
+        let (number, unit) = split(text)
+        guard let value = number, value >= 0 else { return nil }
+        let exponent: Double
+        switch unit.uppercased() {
+        case "", "B": exponent = 0
+        case "K", "KB", "KIB": exponent = 1
+        case "M", "MB", "MIB": exponent = 2
+        case "G", "GB", "GIB": exponent = 3
+        case "T", "TB", "TIB": exponent = 4
+        default: return nil
+        }
+        let bytes = value * pow1024(exponent)
+        guard bytes < 9.2e18 else { return nil }
+        return UInt64(bytes.rounded())
+    }
+
+    private static func pow1024(_ exponent: Double) -> Double {
+        var result = 1.0
+        for _ in 0..<Int(exponent) { result *= 1024 }
+        return result
+    }
+
     /// `1%`, `0.5%`, `2` -> percent.
     public static func percent(_ text: String) -> Double? {
         let trimmed = text.hasSuffix("%") ? String(text.dropLast()) : text

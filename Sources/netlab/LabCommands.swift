@@ -134,46 +134,6 @@ struct StatusCommand: ParsableCommand {
     }
 }
 
-/// `netlab exec NAME NODE -- CMD...`
-struct ExecCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "exec",
-        abstract: "Run a command inside a lab node; its exit status passes through.",
-        discussion: """
-            Example:
-              netlab exec veth-pair a -- ping -c 3 10.0.0.2
-              netlab exec veth-pair b -- ip -br addr
-            """)
-
-    @Argument(help: "The lab's name or topology file.")
-    var lab: String
-
-    @Argument(help: "The node.")
-    var node: String
-
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
-    var command: [String] = []
-
-    func run() throws {
-        let name = try labName(lab)
-        let arguments = command.first == "--" ? Array(command.dropFirst()) : command
-        guard !arguments.isEmpty else { throw ValidationError("give a command after --, e.g. -- ip addr") }
-        let ns = NetworkNamespace(Topology.namespaceName(lab: name, node: node))
-        guard ns.exists else {
-            StandardOutput.error("exec: lab \(name) has no running node \(node)")
-            throw ExitCode(1)
-        }
-        let status: Int32
-        do {
-            status = try NamespaceProcess.run(LabBuilder.inCgroup(of: node, in: name, arguments), in: ns)
-        } catch {
-            StandardOutput.error("exec: \(error)")
-            throw ExitCode(127)
-        }
-        throw ExitCode(status)
-    }
-}
-
 /// `netlab graph FILE`
 struct GraphCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

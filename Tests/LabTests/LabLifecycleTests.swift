@@ -25,7 +25,7 @@ struct LabLifecycleTests {
 
     static func builder(_ topology: Topology) -> LabBuilder {
         var builder = LabBuilder(topology: topology)
-        builder.proxyExecutable = LabCommandTests.netlab  // it runs the labs' proxies
+        builder.netlabExecutable = LabCommandTests.netlab  // it runs the labs' proxies
         return builder
     }
 

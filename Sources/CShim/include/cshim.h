@@ -14,6 +14,10 @@
 struct nl_sock;
 
 static const int CSHIM_CLONE_NEWNET = 0x40000000;
+static const int CSHIM_CLONE_NEWUTS = 0x04000000;
+static const int CSHIM_CLONE_NEWPID = 0x20000000;
+static const int CSHIM_CLONE_NEWNS = 0x00020000;
+static const int CSHIM_CLONE_FS = 0x00000200;
 
 int cshim_unshare(int flags);
 int cshim_setns(int fd, int nstype);

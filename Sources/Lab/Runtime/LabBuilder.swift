@@ -21,9 +21,10 @@ public struct LabBuilder {
     public var progress: @Sendable (String) -> Void
     /// Wait for veth ends to be operationally up before returning (and before `exec`).
     public var waitForCarrier = true
-    /// The netlab binary that runs a node's proxy (`netlab proxy run --topology ...`); by
-    /// default the running program, which is netlab itself when the CLI builds the lab.
-    public var proxyExecutable: String = LabBuilder.runningExecutable()
+    /// The netlab binary that runs a lab's service supervisor (`netlab supervise`), its nodes'
+    /// proxies (`netlab proxy run --topology ...`) and inits (`netlab node-init`); by default the
+    /// running program, which is netlab itself when the CLI builds the lab.
+    public var netlabExecutable: String = LabBuilder.runningExecutable()
 
     public static func runningExecutable() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -49,6 +50,8 @@ public struct LabBuilder {
         let previous = LabState.load(topology.name)
         let foreign = namespaces.filter { $0.exists && !LabTeardown.isOwned($0, by: topology.name, state: previous) }
         guard foreign.isEmpty else { throw ForeignNamespaceError(lab: topology.name, names: foreign.map(\.name)) }
+        let foreignFiles = HostsFile.foreign(topology)
+        guard foreignFiles.isEmpty else { throw ForeignFileError(lab: topology.name, paths: foreignFiles) }
         if let previous, previous.complete, namespaces.allSatisfy(\.exists) {
             return .alreadyUp
         }
@@ -58,7 +61,7 @@ public struct LabBuilder {
         try FileManager.default.createDirectory(atPath: LabState.logDirectory(lab: topology.name), withIntermediateDirectories: true)
         do {
             try build(&state)
-            try startProxies(&state)
+            try startServices(&state)
             state.complete = true
             try state.save()
             return .created
@@ -90,6 +93,7 @@ public struct LabBuilder {
             state.identities[namespace.name] = namespace.identity
         }
         try state.save()
+        try makeContainers()
         progress("creating \(topology.links.count) veth link\(topology.links.count == 1 ? "" : "s")")
         try Parallel.forEach(topology.links) { link in
             guard let a = topology.node(named: link.a.node), let b = topology.node(named: link.b.node) else { return }
@@ -123,8 +127,8 @@ public struct LabBuilder {
             let log = LabState.execLog(lab: topology.name, node: node.name)
             for command in node.exec {
                 progress("\(node.name)$ \(command)")
-                let result = try NamespaceProcess.run(Self.inCgroup(of: node.name, in: topology.name, ["/bin/sh", "-c", command]),
-                                                      in: topology.namespace(of: node), log: log, timeout: node.execTimeout)
+                let result = try NamespaceProcess.run(["/bin/sh", "-c", command], in: NodeEnvironment(lab: topology.name, node: node.name),
+                                                      log: log, timeout: node.execTimeout)
                 if !result.output.isEmpty {
                     for line in result.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast(result.output.hasSuffix("\n") ? 1 : 0) {
                         progress("  \(line)")
@@ -138,47 +142,84 @@ public struct LabBuilder {
         }
     }
 
-    /// Starts each node's proxy under a supervisor (`netlab proxy run --topology FILE --node N
-    /// --supervise`), records it in the state file at once (so `down` ends it even if `up`
-    /// fails later), and waits until its control socket answers.
-    private func startProxies(_ state: inout LabState) throws {
-        let file = topology.file.hasPrefix("/") ? topology.file : FileManager.default.currentDirectoryPath + "/" + topology.file
+    /// What makes each node a small container beside its network namespace: the lab's names
+    /// in /etc/netns, the cgroups of nodes with limits (or an init), and each node's UTS (and
+    /// mount and PID) namespaces.
+    private func makeContainers() throws {
+        let topology = self.topology
+        try NodeNamespaces.prepareDirectory(lab: topology.name)
+        try HostsFile.writeAll(topology)
+        var cgroups: [String: NodeCgroup] = [:]
+        for node in topology.nodes where !node.limits.isEmpty || node.isolation.contains(.pid) {
+            guard let cgroup = NodeCgroup(lab: topology.name, node: node.name) else {
+                if node.limits.isEmpty { continue }
+                throw CgroupError(path: "netlab/\(topology.name)/\(node.name)", reason: "this machine has no cgroup hierarchy for node \(node.name)'s limits")
+            }
+            try cgroup.create(limits: node.limits)
+            cgroups[node.name] = cgroup
+        }
+        let initCommand = [netlabExecutable, "node-init"]
+        let nodeCgroups = cgroups
+        progress("making each node's hostname\(topology.nodes.contains { !$0.isolation.isEmpty } ? ", mounts and PID namespaces" : "")")
+        try Parallel.forEach(topology.nodes) { node in
+            let log = "\(LabState.logDirectory(lab: topology.name))/\(node.name).init.log"
+            _ = try NodeNamespaces(lab: topology.name, node: node.name).create(
+                in: topology.namespace(of: node), hostname: node.hostname, isolation: node.isolation, files: node.files,
+                cgroup: nodeCgroups[node.name], initCommand: initCommand, initLog: log)
+        }
+    }
+
+    /// Starts the lab's service supervisor (`netlab supervise LAB`, in the cgroup
+    /// netlab/LAB/.supervisor) with the file's services and the nodes' proxies, records it at
+    /// once (so `down` ends it even if `up` fails later), and waits until every service is ready.
+    private func startServices(_ state: inout LabState) throws {
+        let plan = ServicePlan(topology, netlab: netlabExecutable)
+        guard !plan.entries.isEmpty else { return }
+        try plan.save()
+        let log = LabState.supervisorLog(lab: topology.name)
+        let cgroup = NodeCgroup.supervisor(lab: topology.name)
+        try cgroup?.create()
+        let files = try CgroupFiles(cgroup)
+        defer { files.close() }
+        progress("starting \(plan.entries.count) service\(plan.entries.count == 1 ? "" : "s") (supervisor log \(log))")
+        let pid = try NamespaceProcess.spawnOnThisThread([netlabExecutable, "supervise", topology.name], log: log, cgroup: files)
+        state.supervisor = pid
+        state.processes.append(pid)
         for node in topology.nodes {
             guard let proxy = node.proxy else { continue }
-            let namespace = topology.namespace(of: node)
-            let log = LabState.proxyLog(lab: topology.name, node: node.name)
-            try? FileManager.default.removeItem(atPath: log)
-            progress("starting the proxy of \(node.name) (log \(log))")
-            let pid = try NamespaceProcess.spawnDaemon(
-                Self.inCgroup(of: node.name, in: topology.name,
-                              [proxyExecutable, "proxy", "run", "--topology", file, "--node", node.name, "--supervise"]),
-                in: namespace, log: log)
-            state.processes.append(pid)
-            state.proxies.append(.init(node: node.name, namespace: namespace.name, tun: proxy.tun.name, pid: pid, log: log))
-            try state.save()
-            try Self.waitForProxy(tun: proxy.tun.name, pid: pid, in: namespace, log: log)
+            state.proxies.append(.init(node: node.name, namespace: topology.namespace(of: node).name, tun: proxy.tun.name, pid: pid,
+                                       log: LabState.proxyLog(lab: topology.name, node: node.name)))
         }
+        try state.save()
+        try waitForServices(plan, supervisor: pid)
     }
 
-    /// `arguments`, joining the node's cgroup first (made now if it is not there yet) where the
-    /// machine has cgroup v2 (see `NodeCgroup`).
-    public static func inCgroup(of node: String, in lab: String, _ arguments: [String]) -> [String] {
-        guard let cgroup = NodeCgroup(lab: lab, node: node), (try? cgroup.create()) != nil else { return arguments }
-        return cgroup.wrap(arguments)
-    }
-
-    /// Waits (at most 10 s) for a proxy's control socket; fails with the end of its log if the
-    /// proxy exits or never answers.
-    static func waitForProxy(tun: String, pid: Int32, in namespace: NetworkNamespace, log: String) throws {
-        for _ in 0..<200 {
-            if (try? namespace.run { try ControlClient.status(tun: tun) }) != nil { return }
+    /// Waits until every service is ready (or ran and ended well); fails with the end of the
+    /// log of the first that failed, or when the supervisor ends.
+    private func waitForServices(_ plan: ServicePlan, supervisor: Int32) throws {
+        var lastReport = ContinuousClock.now
+        // The supervisor bounds each service's wait (ready_timeout, restart limit); this only
+        // guards against a supervisor that hangs.
+        let deadline = ContinuousClock.now + .seconds(600)
+        while true {
+            let statuses = ServiceStatus.load(lab: topology.name)
+            if let failed = statuses.first(where: { $0.state == .failed }) {
+                throw ServiceFailedError(node: failed.node, service: failed.name, reason: failed.message ?? "failed", log: failed.log)
+            }
+            let pending = plan.entries.filter { entry in
+                !statuses.contains { $0.reference == entry.reference && ($0.state == .ready || $0.state == .exited) }
+            }
+            if pending.isEmpty { return }
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { break }
-            usleepMilliseconds(50)
+            if waitpid(supervisor, &status, WNOHANG) == supervisor || ContinuousClock.now > deadline {
+                throw ServiceFailedError(node: "", service: "", reason: "the lab's supervisor ended", log: LabState.supervisorLog(lab: topology.name))
+            }
+            if ContinuousClock.now - lastReport > .seconds(2) {
+                lastReport = ContinuousClock.now
+                progress("waiting for " + pending.prefix(8).map { $0.reference.description }.joined(separator: ", ") + (pending.count > 8 ? ", ..." : ""))
+            }
+            usleepMilliseconds(20)
         }
-        let tail = (FileManager.default.contents(atPath: log).map { String(decoding: $0, as: UTF8.self) } ?? "")
-            .split(separator: "\n").suffix(5).joined(separator: "\n")
-        throw NetlinkError("proxy in \(namespace.name)", reason: "did not come up; its log (\(log)) ends with:\n\(tail)")
     }
 
     /// Waits (at most 3 s) until every veth end that is up is operationally up.

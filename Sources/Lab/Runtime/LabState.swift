@@ -22,6 +22,8 @@ public struct LabState: Codable, Sendable, Equatable {
     public var upID: String
     /// Each namespace's identity when `up` created it, by name.
     public var identities: [String: NetworkNamespace.Identity]
+    /// The lab's service supervisor, for `status` (`down` ends it by its cgroup, not this PID).
+    public var supervisor: Int32?
 
     /// A proxy running in a node of the lab.
     public struct ProxyRecord: Codable, Sendable, Equatable {
@@ -29,7 +31,7 @@ public struct LabState: Codable, Sendable, Equatable {
         public var namespace: String
         /// Its TUN device, which names its control socket.
         public var tun: String
-        /// The supervisor's PID.
+        /// The PID of what supervises it: the lab's service supervisor.
         public var pid: Int32
         /// Where its log goes.
         public var log: String
@@ -48,7 +50,7 @@ public struct LabState: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, file, namespaces, processes, created, complete, proxies, upID = "up_id", identities
+        case name, file, namespaces, processes, created, complete, proxies, upID = "up_id", identities, supervisor
     }
 
     public init(from decoder: any Decoder) throws {
@@ -64,6 +66,7 @@ public struct LabState: Codable, Sendable, Equatable {
         // State files written before marks existed have neither.
         upID = try c.decodeIfPresent(String.self, forKey: .upID) ?? ""
         identities = try c.decodeIfPresent([String: NetworkNamespace.Identity].self, forKey: .identities) ?? [:]
+        supervisor = try c.decodeIfPresent(Int32.self, forKey: .supervisor)
     }
 
     /// The lab's own directory, for its logs: `down` removes it whole.
@@ -71,6 +74,9 @@ public struct LabState: Codable, Sendable, Equatable {
 
     /// Where the log of the proxy in `node` goes.
     public static func proxyLog(lab: String, node: String) -> String { "\(logDirectory(lab: lab))/\(node).proxy.log" }
+
+    /// Where the lab's service supervisor writes what it has to say.
+    public static func supervisorLog(lab: String) -> String { "\(logDirectory(lab: lab))/supervisor.log" }
 
     /// Where the output of `node`'s exec commands goes.
     public static func execLog(lab: String, node: String) -> String { "\(logDirectory(lab: lab))/\(node).exec.log" }

@@ -4,8 +4,9 @@ import Netlink
 import Glibc
 #endif
 
-/// Removes a lab: the processes inside its namespaces, then the namespaces (which takes every
-/// link, qdisc and TUN device inside with them), then its state file and logs.
+/// Removes a lab: its service supervisor and the processes of its nodes, then the nodes'
+/// namespaces (which takes every link, qdisc, TUN device and mount inside with them), then its
+/// /etc/netns files, state file and logs.
 ///
 /// It touches only what netlab made for this lab: a namespace is the lab's when the mark inside
 /// it says so (`LabMark`), or when it is the very namespace the state file recorded (same nsfs
@@ -66,7 +67,11 @@ public enum LabTeardown {
             for _ in 0..<200 where isRunning(pid) { usleep(10_000) }
         }
         report.processes += inside.count
+        // The nodes' UTS, mount and PID namespaces end with their files' mounts (their
+        // processes are gone), and the mounts they held with them.
+        NodeNamespaces.removeAll(lab: lab)
         for namespace in owned where (try? namespace.delete()) != nil { report.namespaces += 1 }
+        HostsFile.removeAll(lab: lab)
         LabState.remove(lab)
         try? FileManager.default.removeItem(atPath: LabState.logDirectory(lab: lab))
         return report

@@ -13,47 +13,67 @@ public enum NamespaceProcess {
     /// Spawns `arguments` (PATH is searched) inside `namespace` with this process's standard
     /// input and output, and no signal blocked; returns its PID.
     public static func spawn(_ arguments: [String], in namespace: NetworkNamespace) throws -> Int32 {
-        try spawn(arguments, in: namespace, log: nil)
+        try spawn(arguments, in: NodeEnvironment(network: namespace), log: nil)
+    }
+
+    /// `spawn` into a lab node: its namespaces and its cgroup.
+    public static func spawn(_ arguments: [String], in node: NodeEnvironment) throws -> Int32 {
+        try spawn(arguments, in: node, log: nil)
     }
 
     /// Spawns a daemon inside `namespace`: its own session (a terminal's Ctrl-C does not reach
     /// it), standard input from /dev/null, standard output and error appended to `log`, and
     /// no signal blocked, whatever this process blocks. Returns its PID.
     public static func spawnDaemon(_ arguments: [String], in namespace: NetworkNamespace, log: String) throws -> Int32 {
-        try spawn(arguments, in: namespace, log: log)
+        try spawn(arguments, in: NodeEnvironment(network: namespace), log: log)
+    }
+
+    /// `spawnDaemon` into a lab node: its namespaces and its cgroup.
+    public static func spawnDaemon(_ arguments: [String], in node: NodeEnvironment, log: String) throws -> Int32 {
+        try spawn(arguments, in: node, log: log)
     }
 
     /// `spawn` (log nil: this process's standard input and output) or `spawnDaemon`.
-    private static func spawn(_ arguments: [String], in namespace: NetworkNamespace, log: String?) throws -> Int32 {
+    private static func spawn(_ arguments: [String], in node: NodeEnvironment, log: String?) throws -> Int32 {
         guard !arguments.isEmpty else { throw NetlinkError("exec", reason: "no command given") }
-        return try namespace.run {
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            if let log {
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-                posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            }
-            // Nothing else of ours: netlab's netlink sockets, or a parent's pipe that it waits on
-            // to close, would live as long as a daemon the command leaves behind.
-            _ = cshim_spawn_close_from(&actions, 3)
-            // A child inherits the spawning thread's signal mask; a thread that blocks SIGTERM
-            // (thread pools do) would make a child that ignores `down` for 3 s until SIGKILL.
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            var empty = sigset_t()
-            sigemptyset(&empty)
-            posix_spawnattr_setsigmask(&attributes, &empty)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | (log == nil ? 0 : Self.setsid)))
-            var pid: pid_t = 0
-            let argv = arguments.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            let rc = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
-            guard rc == 0 else { throw NetlinkError.system("run \(arguments[0]) in \(namespace.name)", rc) }
-            return pid
+        // Opened here, in netlab's own mount namespace: the node's may show no cgroup hierarchy.
+        let cgroup = try CgroupFiles(node.cgroup)
+        defer { cgroup.close() }
+        return try node.run { try spawnOnThisThread(arguments, log: log, cgroup: cgroup) }
+    }
+
+    /// Spawns from the calling thread, whose namespaces the child takes.
+    static func spawnOnThisThread(_ arguments: [String], log: String?, cgroup: CgroupFiles) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let log {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        for (index, fd) in cgroup.descriptors.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + index))
+        }
+        // Nothing else of ours: netlab's netlink sockets, or a parent's pipe that it waits on
+        // to close, would live as long as a daemon the command leaves behind.
+        _ = cshim_spawn_close_from(&actions, Int32(3 + cgroup.descriptors.count))
+        // A child inherits the spawning thread's signal mask; a thread that blocks SIGTERM
+        // (thread pools do) would make a child that ignores `down` for 3 s until SIGKILL.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | (log == nil ? 0 : Self.setsid)))
+        var pid: pid_t = 0
+        let command = cgroup.wrap(arguments)
+        let argv = command.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let rc = posix_spawnp(&pid, command[0], &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw NetlinkError.system("run \(arguments[0])", rc) }
+        return pid
     }
 
     /// glibc's POSIX_SPAWN_SETSID (not exported to Swift).
@@ -74,6 +94,11 @@ public enum NamespaceProcess {
         wait(try spawn(arguments, in: namespace))
     }
 
+    /// Runs `arguments` to completion inside a lab node; returns the exit status.
+    public static func run(_ arguments: [String], in node: NodeEnvironment) throws -> Int32 {
+        wait(try spawn(arguments, in: node))
+    }
+
     /// What a bounded run gave: the exit status (nil when the time limit ended it) and what it
     /// wrote to standard output and error.
     public struct Outcome: Sendable, Equatable {
@@ -86,8 +111,13 @@ public enum NamespaceProcess {
     /// call made) gets SIGTERM, then SIGKILL a second later: a command that never ends cannot
     /// hold the caller.
     public static func run(_ arguments: [String], in namespace: NetworkNamespace, log: String, timeout: Double) throws -> Outcome {
+        try run(arguments, in: NodeEnvironment(network: namespace), log: log, timeout: timeout)
+    }
+
+    /// The bounded run, inside a lab node.
+    public static func run(_ arguments: [String], in node: NodeEnvironment, log: String, timeout: Double) throws -> Outcome {
         let start = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? UInt64) ?? 0
-        let pid = try spawnDaemon(arguments, in: namespace, log: log)
+        let pid = try spawnDaemon(arguments, in: node, log: log)
         let deadline = Date().addingTimeInterval(timeout)
         var status: Int32?
         while status == nil {

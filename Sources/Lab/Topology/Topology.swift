@@ -42,11 +42,37 @@ public struct Node: Sendable, Equatable {
     public var execTimeout: Double = 60
     /// `[nodes.N.proxy]`: a VXLAN proxy `netlab up` starts in the node and supervises.
     public var proxy: ProxyConfiguration?
+    /// The name the node's own UTS namespace gives it (`hostname`; by default the node's name).
+    public var hostname: String = ""
+    /// Namespaces beyond net and UTS.
+    public var isolation: Set<Isolation> = []
+    public var limits = ResourceLimits()
+    /// Bound into the node's mount namespace (needs `isolation` "mount").
+    public var files: [FileMount] = []
+    /// In file order.
+    public var services: [Service] = []
+
+    public init(name: String, sysctls: [(key: String, value: String)], interfaces: [Interface], routes: [Route],
+                exec: [String], execTimeout: Double = 60, proxy: ProxyConfiguration? = nil) {
+        self.name = name
+        self.sysctls = sysctls
+        self.interfaces = interfaces
+        self.routes = routes
+        self.exec = exec
+        self.execTimeout = execTimeout
+        self.proxy = proxy
+        self.hostname = name
+    }
 
     public static func == (lhs: Node, rhs: Node) -> Bool {
         lhs.name == rhs.name && lhs.interfaces == rhs.interfaces && lhs.routes == rhs.routes && lhs.exec == rhs.exec && lhs.execTimeout == rhs.execTimeout && lhs.proxy == rhs.proxy
             && lhs.sysctls.map(\.key) == rhs.sysctls.map(\.key) && lhs.sysctls.map(\.value) == rhs.sysctls.map(\.value)
+            && lhs.hostname == rhs.hostname && lhs.isolation == rhs.isolation && lhs.limits == rhs.limits
+            && lhs.files == rhs.files && lhs.services == rhs.services
     }
+
+    /// Every address of the node's interfaces, in interface order (for the lab's hosts files).
+    public var addresses: [IPAddress] { interfaces.flatMap { $0.addresses.map(\.address) } }
 
     public func interface(named name: String) -> Interface? { interfaces.first { $0.name == name } }
 }

@@ -84,6 +84,7 @@ public struct TopologyParser {
         }
 
         nodes = resolve(nodes: nodes, links: links)
+        checkServices(nodes)
         try reader.check()
         return Topology(name: name, file: file, nodes: nodes, links: links)
     }
@@ -91,7 +92,7 @@ public struct TopologyParser {
     // MARK: Nodes
 
     mutating func parseNode(_ name: String, _ t: TOMLTable, _ path: [String]) -> Node {
-        checkKeys(t, path, allowed: ["sysctls", "forwarding", "exec", "exec_timeout", "routes", "interfaces", "proxy"])
+        checkKeys(t, path, allowed: ["sysctls", "forwarding", "exec", "exec_timeout", "routes", "interfaces", "proxy"] + Self.containerKeys)
         var proxy: ProxyConfiguration?
         if let table = table(t, "proxy", path) {
             proxy = ProxyConfigurationParser.parse(table, at: path + ["proxy"], reader: &reader)
@@ -152,7 +153,9 @@ public struct TopologyParser {
         if let proxy, interfaces.contains(where: { $0.name == proxy.tun.name }) {
             fail(path + ["proxy", "tun", "name"], "\(proxy.tun.name) is also an interface of node \(name)")
         }
-        return Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec, execTimeout: execTimeout, proxy: proxy)
+        var node = Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec, execTimeout: execTimeout, proxy: proxy)
+        parseContainer(into: &node, t, path)
+        return node
     }
 
     mutating func parseRoute(_ t: TOMLTable, _ path: [String]) -> Route? {

@@ -1,0 +1,203 @@
+import CShim
+import Foundation
+import Netlink
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The namespaces of a lab node beside its network namespace: UTS (its own hostname) always,
+/// and a mount and a PID namespace where `isolation` asks. They are kept as bind mounts of
+/// their nsfs files under /run/netlab/LAB/ns (NODE.uts, NODE.mnt, NODE.pid), as iproute2 keeps
+/// network namespaces under /run/netns: every process netlab later starts in the node joins
+/// the same ones, and `down` ends them by unmounting the files.
+///
+/// A PID namespace lives only while its first process, its init, does: netlab's (`netlab
+/// node-init`), which mounts the node's /proc and reaps the orphans of the node. Killing it
+/// kills everything in the node, which is what `down` wants.
+public struct NodeNamespaces: Sendable, Equatable {
+    public let lab: String
+    public let node: String
+
+    public init(lab: String, node: String) {
+        self.lab = lab
+        self.node = node
+    }
+
+    public static func directory(lab: String) -> String { "\(LabState.logDirectory(lab: lab))/ns" }
+    public var uts: String { "\(Self.directory(lab: lab))/\(node).uts" }
+    public var mnt: String { "\(Self.directory(lab: lab))/\(node).mnt" }
+    public var pid: String { "\(Self.directory(lab: lab))/\(node).pid" }
+    /// iproute2's per-namespace /etc: `ip netns exec LAB.NODE` binds each file here over /etc.
+    public var etc: String { "/etc/netns/\(Topology.namespaceName(lab: lab, node: node))" }
+
+    /// Makes /run/netlab/LAB/ns a private mount of its own: the kernel binds a mount namespace's
+    /// file only onto a mount that does not propagate (a copy elsewhere could form a loop).
+    public static func prepareDirectory(lab: String) throws {
+        let path = directory(lab: lab)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        guard !isMountPoint(path) else { return }
+        guard mount(path, path, "none", UInt(MS_BIND), nil) == 0, mount("none", path, nil, UInt(MS_PRIVATE), nil) == 0 else {
+            throw NetlinkError.system("bind \(path) as a private mount", errno)
+        }
+    }
+
+    /// The node's namespaces beside `network`, named `hostname`; returns the PID of its init
+    /// when `isolation` has a PID namespace. `initCommand` is that init (netlab node-init).
+    func create(in network: NetworkNamespace, hostname: String, isolation: Set<Isolation>, files: [FileMount],
+                cgroup: NodeCgroup?, initCommand: [String], initLog: String) throws -> Int32? {
+        let mountIsolated = isolation.contains(.mount) || isolation.contains(.pid)
+        let etc = self.etc
+        let cgroupFiles = try CgroupFiles(cgroup)
+        defer { cgroupFiles.close() }
+        let made = try network.run { () throws -> (uts: Int32, mnt: Int32, initPID: Int32?) in
+            var flags = CSHIM_CLONE_NEWUTS
+            if mountIsolated { flags |= CSHIM_CLONE_NEWNS }
+            guard cshim_unshare(flags) == 0 else { throw NetlinkError.system("unshare the namespaces of node \(node)", errno) }
+            guard sethostname(hostname, hostname.utf8.count) == 0 else { throw NetlinkError.system("set the hostname \(hostname)", errno) }
+            if mountIsolated {
+                try Self.setUpMounts(etc: etc, files: files)
+            }
+            var initPID: Int32?
+            if isolation.contains(.pid) {
+                guard cshim_unshare(CSHIM_CLONE_NEWPID) == 0 else { throw NetlinkError.system("unshare the PID namespace of node \(node)", errno) }
+                initPID = try NamespaceProcess.spawnOnThisThread(initCommand, log: initLog, cgroup: cgroupFiles)
+            }
+            let uts = open("/proc/thread-self/ns/uts", O_RDONLY | O_CLOEXEC)
+            let mnt = mountIsolated ? open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC) : -1
+            return (uts, mnt, initPID)
+        }
+        defer {
+            close(made.uts)
+            if made.mnt >= 0 { close(made.mnt) }
+        }
+        try Self.bind("/proc/self/fd/\(made.uts)", to: uts)
+        if made.mnt >= 0 { try Self.bind("/proc/self/fd/\(made.mnt)", to: mnt) }
+        if let initPID = made.initPID { try Self.bind("/proc/\(initPID)/ns/pid", to: pid) }
+        return made.initPID
+    }
+
+    private static func bind(_ source: String, to target: String) throws {
+        let fd = open(target, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw NetlinkError.system("create \(target)", errno) }
+        close(fd)
+        guard mount(source, target, "none", UInt(MS_BIND), nil) == 0 else {
+            let code = errno
+            unlink(target)
+            throw NetlinkError.system("bind \(target)", code)
+        }
+    }
+
+    /// Whether `path` is held by a bind mount now (its device differs from its directory's).
+    static func isMounted(_ path: String) -> Bool {
+        var file = stat()
+        var directory = stat()
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        return stat(path, &file) == 0 && stat(parent.isEmpty ? "/" : parent, &directory) == 0 && file.st_dev != directory.st_dev
+    }
+
+    static func isMountPoint(_ path: String) -> Bool {
+        let mounts = readSmallFile("/proc/self/mountinfo") ?? ""
+        return mounts.split(separator: "\n").contains { $0.split(separator: " ").dropFirst(4).first == Substring(path) }
+    }
+
+    /// Joins the node's namespaces on the calling thread, which is a fresh one already in the
+    /// node's network namespace (`NodeEnvironment.run`). A node without a mount namespace of
+    /// its own gets a private one per process, as `ip netns exec` makes: /sys showing the
+    /// node's interfaces and the node's /etc/netns files over /etc.
+    func enter() throws {
+        // setns into a mount namespace needs a thread that shares no filesystem state.
+        guard cshim_unshare(CSHIM_CLONE_FS) == 0 else { throw NetlinkError.system("unshare CLONE_FS", errno) }
+        for (path, type) in [(uts, CSHIM_CLONE_NEWUTS), (pid, CSHIM_CLONE_NEWPID), (mnt, CSHIM_CLONE_NEWNS)] where access(path, F_OK) == 0 {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw NetlinkError.system("open \(path)", errno) }
+            defer { close(fd) }
+            guard cshim_setns(fd, Int32(type)) == 0 else {
+                let code = errno
+                if type == CSHIM_CLONE_NEWPID { throw NetlinkError("enter node \(node)", reason: "its PID namespace is gone (its init ended); run netlab down and up") }
+                throw NetlinkError.system("enter \(path)", code)
+            }
+        }
+        if access(mnt, F_OK) != 0 {
+            guard cshim_unshare(CSHIM_CLONE_NEWNS) == 0 else { throw NetlinkError.system("unshare a mount namespace", errno) }
+            try Self.setUpMounts(etc: etc, files: [])
+        }
+    }
+
+    /// In a new mount namespace (the calling thread's): mounts follow the machine's one way
+    /// (slave, as `ip netns exec` has it), no copy of another namespace's file is kept (it would
+    /// keep that namespace alive after its `down`), /sys shows the node's network, and the
+    /// node's /etc/netns files and `files` are bound in.
+    static func setUpMounts(etc: String, files: [FileMount]) throws {
+        guard mount("none", "/", nil, UInt(MS_SLAVE | MS_REC), nil) == 0 else { throw NetlinkError.system("make / a slave mount", errno) }
+        let mounts = (readSmallFile("/proc/thread-self/mountinfo") ?? "").split(separator: "\n").compactMap { line -> String? in
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2 else { return nil }
+            let point = halves[0].split(separator: " ").dropFirst(4).first.map(String.init) ?? ""
+            // The network namespaces under /run/netns come and go with the machine's (slave);
+            // netlab's own files under /run/netlab would stay.
+            return halves[1].hasPrefix("nsfs") && point.hasPrefix("/run/netlab/") ? point : nil
+        }
+        for point in mounts.reversed() { umount2(point, Int32(MNT_DETACH)) }
+        if umount2("/sys", Int32(MNT_DETACH)) == 0 {
+            mount("sysfs", "/sys", "sysfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), nil)
+        }
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: etc) {
+            for entry in entries.sorted() where access("/etc/\(entry)", F_OK) == 0 {
+                guard mount("\(etc)/\(entry)", "/etc/\(entry)", "none", UInt(MS_BIND), nil) == 0 else {
+                    throw NetlinkError.system("bind \(etc)/\(entry) over /etc/\(entry)", errno)
+                }
+            }
+        }
+        for file in files {
+            guard mount(file.source, file.target, "none", UInt(MS_BIND | MS_REC), nil) == 0 else {
+                throw NetlinkError.system("bind \(file.source) over \(file.target) (the target must exist)", errno)
+            }
+        }
+    }
+
+    /// Unmounts every namespace file of the lab and the directory's own mount; the namespaces
+    /// end once nothing else holds them (down has ended the processes by then).
+    static func removeAll(lab: String) {
+        let path = directory(lab: lab)
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+            umount2("\(path)/\(entry)", Int32(MNT_DETACH))
+            unlink("\(path)/\(entry)")
+        }
+        while isMountPoint(path) {
+            guard umount2(path, Int32(MNT_DETACH)) == 0 else { break }
+        }
+        rmdir(path)
+    }
+}
+
+/// A node cgroup's `cgroup.procs` files, opened by netlab and handed to a child as descriptors
+/// 3, 4, ...: the child writes its PID to them before it becomes the command, whatever mount
+/// namespace it is in by then (a node's own /sys shows no cgroup hierarchy).
+struct CgroupFiles: Sendable {
+    let descriptors: [Int32]
+
+    init(_ cgroup: NodeCgroup?) throws {
+        var descriptors: [Int32] = []
+        for file in cgroup?.procsFiles ?? [] {
+            let fd = open(file, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                let code = errno
+                descriptors.forEach { _ = Glibc.close($0) }
+                throw NetlinkError.system("open \(file)", code)
+            }
+            descriptors.append(fd)
+        }
+        self.descriptors = descriptors
+    }
+
+    func close() { descriptors.forEach { _ = Glibc.close($0) } }
+
+    /// `arguments` behind a shell that joins the cgroups (descriptors 3...) and closes them.
+    func wrap(_ arguments: [String]) -> [String] {
+        guard !descriptors.isEmpty else { return arguments }
+        let fds = (0..<descriptors.count).map { $0 + 3 }
+        let join = fds.map { "echo $$ >&\($0)" }.joined(separator: " && ")
+        let close = fds.map { "\($0)>&-" }.joined(separator: " ")
+        return ["/bin/sh", "-c", "\(join) || exit 126; exec \"$@\" \(close)", "netlab-cgroup"] + arguments
+    }
+}

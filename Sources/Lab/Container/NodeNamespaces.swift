@@ -201,3 +201,22 @@ struct CgroupFiles: Sendable {
         return ["/bin/sh", "-c", "\(join) || exit 126; exec \"$@\" \(close)", "netlab-cgroup"] + arguments
     }
 }
+
+extension NodeNamespaces {
+    /// The hostname in the node's UTS namespace. The calling thread joins that namespace to
+    /// ask: call it only on a fresh thread (inside `NetworkNamespace.run`).
+    func hostnameFromThisThread() -> String? {
+        let fd = open(uts, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard cshim_setns(fd, CSHIM_CLONE_NEWUTS) == 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The namespaces the node has beside net and uts, as their files show.
+    var isolation: [Isolation] {
+        [(Isolation.mount, mnt), (.pid, pid)].filter { Self.isMounted($0.1) }.map(\.0)
+    }
+}

@@ -33,6 +33,16 @@ public struct LabStatus: Codable, Sendable {
         /// The proxy's supervisor PID and log, when the lab started one here.
         public var proxyPID: Int32?
         public var proxyLog: String?
+        /// The hostname its UTS namespace gives it.
+        public var hostname: String?
+        /// Its namespaces beside net and uts ("mount", "pid").
+        public var isolation: [String] = []
+        /// Which cgroup hierarchies it uses ("v2", "v2 + v1 (cpu, memory)"), nil without a cgroup.
+        public var cgroup: String?
+        /// Processes, CPU time and memory from its cgroup.
+        public var usage: CgroupUsage?
+        /// Its services as the lab's supervisor last reported them.
+        public var services: [ServiceStatus] = []
     }
 
     public var name: String
@@ -49,6 +59,7 @@ public struct LabStatus: Codable, Sendable {
         names.formUnion(state?.namespaces.filter { NetworkNamespace($0).exists } ?? [])
         guard state != nil || !names.isEmpty else { return nil }
         var nodes: [NodeStatus] = []
+        let services = ServiceStatus.load(lab: name)
         for namespace in names.sorted() {
             let ns = NetworkNamespace(namespace)
             let node = String(namespace.dropFirst(name.count + 1))
@@ -74,10 +85,20 @@ public struct LabStatus: Codable, Sendable {
                 }
                 let record = state?.proxies.first { $0.node == node }
                 let proxy = record.flatMap { try? ControlClient.status(tun: $0.tun) }
-                return NodeStatus(name: node, namespace: namespace, interfaces: interfaces, routes: routes,
-                                  proxy: proxy, proxyPID: record?.pid, proxyLog: record?.log)
+                let namespaces = NodeNamespaces(lab: name, node: node)
+                var status = NodeStatus(name: node, namespace: namespace, interfaces: interfaces, routes: routes,
+                                        proxy: proxy, proxyPID: record?.pid, proxyLog: record?.log)
+                status.hostname = namespaces.hostnameFromThisThread()
+                status.isolation = namespaces.isolation.map(\.rawValue)
+                return status
             }) else { continue }
-            nodes.append(status)
+            var full = status
+            if let cgroup = NodeCgroup(lab: name, node: status.name), access(cgroup.path, F_OK) == 0 {
+                full.cgroup = cgroup.kind
+                full.usage = cgroup.usage
+            }
+            full.services = services.filter { $0.node == status.name }
+            nodes.append(full)
         }
         let alive = (state?.processes ?? []).filter { $0 > 1 && kill($0, 0) == 0 }
         return LabStatus(name: name, file: state?.file ?? "", complete: state?.complete ?? false, nodes: nodes,
@@ -89,7 +110,26 @@ public struct LabStatus: Codable, Sendable {
         var lines = ["lab \(name)" + (file.isEmpty ? "" : " (\(file))") + (complete ? "" : "  [incomplete: run netlab down]")]
         for node in nodes {
             lines.append("")
-            lines.append("node \(node.name)  (ip netns exec \(node.namespace) ...)")
+            var header = "node \(node.name)"
+            if let hostname = node.hostname, hostname != node.name { header += "  hostname \(hostname)" }
+            if !node.isolation.isEmpty { header += "  isolation \(node.isolation.joined(separator: ","))" }
+            lines.append(header + "  (netlab exec \(name) \(node.name) -- CMD)")
+            if let cgroup = node.cgroup, let usage = node.usage {
+                var text = "  cgroup \(cgroup): \(usage.processes) process\(usage.processes == 1 ? "" : "es")"
+                if let cpu = usage.cpuSeconds { text += String(format: ", cpu %.2f s", cpu) }
+                if let memory = usage.memoryBytes {
+                    text += ", memory \(Self.size(memory))" + (usage.memoryLimit.map { " of \(Self.size($0))" } ?? "")
+                }
+                if let kills = usage.oomKills, kills > 0 { text += ", \(kills) OOM kill\(kills == 1 ? "" : "s")" }
+                lines.append(text)
+            }
+            for service in node.services {
+                var text = "  service \(service.name): \(service.state.rawValue)"
+                if let pid = service.pid { text += " (pid \(pid))" }
+                text += ", \(service.restarts) restart\(service.restarts == 1 ? "" : "s"), since \(Self.clock(service.since))"
+                if let message = service.message { text += ": \(message)" }
+                lines.append(text)
+            }
             lines.append("  " + pad("IFACE", 16) + pad("KIND", 9) + pad("STATE", 11) + pad("MTU", 7) + pad("MASTER", 10) + "ADDRESSES")
             for i in node.interfaces {
                 var extra = i.addresses.joined(separator: " ")
@@ -115,6 +155,24 @@ public struct LabStatus: Codable, Sendable {
         }
         if !processes.isEmpty { lines.append("processes: " + processes.map(String.init).joined(separator: " ")) }
         return lines.joined(separator: "\n")
+    }
+
+    static func size(_ bytes: UInt64) -> String {
+        let units = ["B", "K", "M", "G", "T"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes)B" : String(format: value < 10 ? "%.1f%@" : "%.0f%@", value, units[unit])
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        localtime_r(&time, &parts)
+        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

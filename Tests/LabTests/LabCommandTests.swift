@@ -25,7 +25,7 @@ struct LabCommandTests {
         var stderr: String
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    static func run(_ arguments: [String], input: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: netlab)
         process.arguments = arguments
@@ -33,8 +33,13 @@ struct LabCommandTests {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let inputPipe = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
         try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inputPipe.fileHandleForWriting.close()
+        }
         // Both pipes at once: a command that fills one while the other is read first would
         // block on it for ever (1024 validation errors fill stderr's 64 KiB).
         let errors = Mutex(Data())

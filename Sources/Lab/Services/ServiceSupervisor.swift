@@ -132,7 +132,9 @@ public final class ServiceSupervisor {
             kill(-pid, SIGKILL)
             services[index].status.pid = nil
             services[index].status.exitStatus = status
-            if !stopping { exited(index, status: status, Date().timeIntervalSince1970) }
+            changed = true
+            // One given up (not ready in time) was killed for it: that end is no news.
+            if !stopping && services[index].status.state != .failed { exited(index, status: status, Date().timeIntervalSince1970) }
         }
     }
 

@@ -66,6 +66,22 @@ struct TopologyValidationTests {
         ("name = \"v\"\n[nodes.a.proxy.tun]\naddresses = [\"10.9.0.1/24\"]\n[nodes.a.proxy.underlay]\nlisten = \"nowhere\"\n[[nodes.a.proxy.peers]]\nendpoint = \"10.0.0.2:4789\"\nvni = 42\n", 5, "nodes.a.proxy.underlay.listen", "not ADDRESS:PORT"),
         ("name = \"v\"\n[nodes.a.proxy.tun]\naddresses = [\"10.9.0.1/24\"]\n[nodes.a.proxy.underlay]\nlisten = \"10.0.0.1:4789\"\n[[nodes.a.proxy.peers]]\nendpoint = \"10.0.0.2:4789\"\nvni = 99999999\n", 8, "nodes.a.proxy.peers.0.vni", "out of range"),
         ("name = \"v\"\n[nodes.a.interfaces.vx0]\nkind = \"tun\"\n[nodes.a.proxy.tun]\nname = \"vx0\"\n[nodes.a.proxy.underlay]\nlisten = \"10.0.0.1:4789\"\n[[nodes.a.proxy.peers]]\nendpoint = \"10.0.0.2:4789\"\nvni = 1\n", 5, "nodes.a.proxy.tun.name", "also an interface"),
+        // Container nodes and services.
+        ("name = \"v\"\n[nodes.a]\nhostname = \"-web\"\n", 3, "nodes.a.hostname", "not a hostname"),
+        ("name = \"v\"\n[nodes.a]\nisolation = [\"user\"]\n", 3, "nodes.a.isolation", "not an isolation"),
+        ("name = \"v\"\n[nodes.a]\nlimits = { cpu = 0, memory = \"1M\" }\n", 3, "nodes.a.limits.cpu", "number of cores"),
+        ("name = \"v\"\n[nodes.a]\nlimits = { memory = \"lots\" }\n", 3, "nodes.a.limits.memory", "at least 1M"),
+        ("name = \"v\"\n[nodes.a]\nlimits = { pids = 0 }\n", 3, "nodes.a.limits.pids", "out of range"),
+        ("name = \"v\"\n[nodes.a]\nlimits = { disk = \"1G\" }\n", 3, "nodes.a.limits.disk", "unknown key"),
+        ("name = \"v\"\n[nodes.a]\nfiles = { \"/etc/motd\" = \"/nonexistent/motd\" }\nisolation = [\"mount\"]\n", 3, "nodes.a.files./etc/motd", "does not exist"),
+        ("name = \"v\"\n[nodes.a]\nfiles = { \"/etc/motd\" = \"/etc/hostname\" }\n", 3, "nodes.a.files", "add isolation"),
+        ("name = \"v\"\n[nodes.a]\nfiles = { \"etc/motd\" = \"/etc/hostname\" }\nisolation = [\"mount\"]\n", 3, "nodes.a.files.etc/motd", "not an absolute path"),
+        ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\n", 3, "nodes.a.services.0", "needs a `command`"),
+        ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\nready = \"udp:53\"\n", 6, "nodes.a.services.0.ready", "not a readiness check"),
+        ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\nrestart = \"sometimes\"\n", 6, "nodes.a.services.0.restart", "restart is"),
+        ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\n", 7, "nodes.a.services.1.name", "two services named s"),
+        ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\nafter = [\"b:db\"]\n", 6, "nodes.a.services.0.after", "b:db is no service"),
+        ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\nafter = [\"t\"]\n[[nodes.a.services]]\nname = \"t\"\ncommand = \"true\"\nafter = [\"s\"]\n", 6, "nodes.a.services.0.after", "in a circle: a:s -> a:t -> a:s"),
     ])
     func rule(text: String, line: Int, key: String, words: String) {
         let found = Self.problems(text)

@@ -2,6 +2,8 @@
 # Builds and removes two large labs with netlab and with an `ip -batch` script, in one run:
 #   chain500: 500 namespaces in a line (veth, /31 addresses, ip_forward, routes to both ends)
 #   star500:  one bridge with 500 ports, a host namespace on each
+#   services500: star500 with a service on every host (a TCP listener, ready when it listens):
+#             netlab only, the time until every service is ready
 # Prints each time and checks that nothing is left behind. Last line:
 #   chain500 up A s down B s; ip -batch up C s down D s; ratio R      (R = C / A)
 #   bench/lab-scale.sh [N]        (N defaults to 500; $NETLAB, else a release build)
@@ -18,6 +20,7 @@ work=$(mktemp -d)
 cleanup() {
   "$NETLAB" down "lss$$" >/dev/null 2>&1 || true
   "$NETLAB" down "lsc$$" >/dev/null 2>&1 || true
+  "$NETLAB" down "lsv$$" >/dev/null 2>&1 || true
   for ns in $(ip netns list | awk '{print $1}' | grep -E "^ls[cs]$$\."); do ip netns del "$ns"; done 2>/dev/null || true
   rm -rf "$work"
 }
@@ -58,6 +61,21 @@ run() {  # kind label
   echo "$label: netlab up ${A}s down ${B}s; ip -batch up ${C}s down ${D}s; ratio $(printf '%.2f' "$(echo "$C / $A" | bc -l)")"
 }
 
+services() {
+  local name="lsv$$"
+  python3 bench/make-lab.py services "$n" "$name" "$work/services.toml" "$work/services.batch"
+  local t0 t1 t2 t3
+  t0=$(now); "$NETLAB" up "$work/services.toml" --no-wait >/dev/null 2>&1; t1=$(now)
+  local ready
+  ready=$(grep -o '"state":"ready"' "/run/netlab/$name/services.json" | wc -l)
+  [ "$ready" = "$n" ] || { echo "only $ready of $n services are ready" >&2; exit 1; }
+  t2=$(now); "$NETLAB" down "$name" >/dev/null; t3=$(now)
+  [ "$(left "$name")" = 0 ] || { echo "netlab down left namespaces of $name" >&2; exit 1; }
+  [ ! -e "/sys/fs/cgroup/unified/netlab/$name" ] && [ ! -e "/sys/fs/cgroup/netlab/$name" ] || { echo "cgroups of $name left" >&2; exit 1; }
+  echo "services$n: netlab up until $n services are ready $(secs "$t0" "$t1")s, down $(secs "$t2" "$t3")s"
+}
+
 run star "star$n"
+services
 run chain "chain$n"
 echo "chain$n up $A s down $B s; ip -batch up $C s down $D s; ratio $(printf '%.2f' "$(echo "$C / $A" | bc -l)")"

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Writes the large labs of bench/lab-scale.sh, as a netlab topology and as an `ip -batch` script.
 
-    bench/make-lab.py chain|star N NAME OUT.toml OUT.batch
+    bench/make-lab.py chain|star|services N NAME OUT.toml OUT.batch
 
 chain: N nodes in a line, a veth and a /31 between neighbours, ip_forward on, and on every
 node a route to every /31 it is not on (via the neighbour on that side), so traffic crosses
 the whole chain end to end.
 star:  one node with a bridge of N ports, and N hosts with one veth each into it.
+services: the star, with a service on every host: a TCP listener on port 8080 (perl, which
+       every Debian has), ready when it listens. netlab only; its batch is the star's.
 """
 import sys
 
@@ -63,7 +65,7 @@ if kind == "chain":
         if i < n - 2:
             cmds.append(f"route add {addr(n - 2, 0)}/31 via {addr(i, 1)}")
         per_ns[f"{name}.n{i}"] = cmds
-elif kind == "star":
+elif kind in ("star", "services"):
     batch.append(f"netns add {name}.hub")
     toml.append(f"[nodes.hub.interfaces.br0]")
     toml.append('kind = "bridge"')
@@ -82,8 +84,15 @@ elif kind == "star":
     for i in range(n):
         per_ns[f"{name}.h{i}"] = ["link set lo up", f"link set e{i} name eth0",
                                   f"addr add 10.{100 + i // 250}.{i % 250}.1/16 dev eth0", "link set eth0 up"]
+    if kind == "services":
+        for i in range(n):
+            toml.append(f"[[nodes.h{i}.services]]")
+            toml.append('name = "listen"')
+            toml.append("command = \"exec perl -MSocket -e 'socket(S, PF_INET, SOCK_STREAM, 0) or die $!; "
+                        "bind(S, pack_sockaddr_in(8080, INADDR_ANY)) or die $!; listen(S, 16) or die $!; sleep'\"")
+            toml.append('ready = "tcp:8080"')
 else:
-    sys.exit("kind is chain or star")
+    sys.exit("kind is chain, star or services")
 
 open(toml_path, "w").write("\n".join(toml) + "\n")
 with open(batch_path, "w") as f:

@@ -11,6 +11,11 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
 #include <linux/if_tun.h>
 #include <linux/if_link.h>
 #include <linux/if_bridge.h>
@@ -225,4 +230,57 @@ int cshim_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gi
 
 int cshim_spawn_close_from(posix_spawn_file_actions_t *actions, int fd) {
     return posix_spawn_file_actions_addclosefrom_np(actions, fd);
+}
+
+int cshim_spawn(const char *file, char *const argv[], char *const envp[], const int *fds, int nfds,
+                int cgroup_fd, int new_session, int *pid_out) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) return errno;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    // Fork semantics (no CLONE_VM), but the parent waits until the child has exec'd or failed.
+    args.flags = CLONE_VFORK | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) args.cgroup = (uint64_t)cgroup_fd;
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) {
+        int error = errno;
+        close(report[0]);
+        close(report[1]);
+        return error;
+    }
+    if (pid == 0) {
+        // The child: one thread, a copy of a multithreaded parent. Only async-signal-safe calls.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (new_session) setsid();
+        int moved[64];
+        if (nfds > 64) nfds = 64;
+        // First out of the way of the targets, then into place (dup2 clears close-on-exec).
+        for (int i = 0; i < nfds; i++) moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, nfds + 3);
+        for (int i = 0; i < nfds; i++) {
+            if (moved[i] < 0 || dup2(moved[i], i) < 0) goto failed;
+        }
+        // Nothing else of the parent's crosses exec (the report pipe stays open until then).
+        syscall(SYS_close_range, (unsigned)nfds, ~0U, CLOSE_RANGE_CLOEXEC);
+        execvpe(file, argv, envp);
+    failed:;
+        int error = errno;
+        ssize_t ignored = write(report[1], &error, sizeof error);
+        (void)ignored;
+        _exit(127);
+    }
+    close(report[1]);
+    int error = 0;
+    ssize_t n;
+    do { n = read(report[0], &error, sizeof error); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof error) {
+        waitpid((pid_t)pid, NULL, 0);
+        return error;
+    }
+    *pid_out = (int)pid;
+    return 0;
 }

@@ -7,14 +7,14 @@ import Glibc
 /// Network namespace membership belongs to a thread (`setns` changes only the caller), so work
 /// inside a namespace runs on a thread made for it, which dies afterwards: a Swift concurrency
 /// pool thread must never change namespace, or unrelated tasks later run in the wrong one.
-enum FreshThread {
+package enum FreshThread {
     fileprivate final class Box<T>: @unchecked Sendable {
         let body: @Sendable () throws -> T
         var result: Result<T, any Error>?
         init(_ body: @escaping @Sendable () throws -> T) { self.body = body }
     }
 
-    static func run<T>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+    package static func run<T>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         let box = Box(body)
         let context = Unmanaged.passRetained(box as AnyObject).toOpaque()
         var thread = pthread_t()

@@ -67,6 +67,14 @@ int cshim_path_mtu(int fd, int ipv6);
 /// posix_spawn_file_actions_addclosefrom_np), so a child inherits only what it is given.
 int cshim_spawn_close_from(posix_spawn_file_actions_t *actions, int fd);
 
+/// Starts `file` (PATH searched) with `argv` and `envp` as a child whose descriptors 0..nfds-1
+/// are `fds` (nothing else of the parent's), no signal blocked, in a new session if asked, and,
+/// when `cgroup_fd` is a cgroup v2 directory, born in that cgroup (clone3 CLONE_INTO_CGROUP:
+/// moving a process afterwards waits for an RCU grace period, milliseconds each). Returns 0 and
+/// the PID, or the errno of the failed clone or exec.
+int cshim_spawn(const char *file, char *const argv[], char *const envp[], const int *fds, int nfds,
+                int cgroup_fd, int new_session, int *pid_out);
+
 /// The credentials of the process at the other end of a connected Unix socket (SO_PEERCRED).
 /// Returns 0 or -errno.
 int cshim_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gid);

@@ -56,10 +56,12 @@ public struct NodeCgroup: Sendable, Equatable {
     /// The directory whose member list is the node's processes (the v2 one where there is one).
     public var path: String { "\(Self.labDirectory(lab, root: membershipMount))/\(node)" }
 
-    /// The v1 controllers this node's processes join, by where their hierarchy is: memory always
-    /// (status shows its use), cpu and pids when limited; each only where v2 lacks it.
+    /// The v1 controllers this node's processes join, by where their hierarchy is: those of its
+    /// limits, and only where v2 lacks them. Joining a v1 cgroup means moving the process after
+    /// it started, which waits for an RCU grace period; a node without limits does without.
     func legacyControllers(for limits: ResourceLimits) -> [(controller: String, mount: String)] {
-        var wanted = ["memory"]
+        var wanted: [String] = []
+        if limits.memory != nil { wanted.append("memory") }
         if limits.cpu != nil { wanted.append("cpu") }
         if limits.pids != nil { wanted.append("pids") }
         return wanted.compactMap { controller in
@@ -139,9 +141,14 @@ public struct NodeCgroup: Sendable, Equatable {
         }
     }
 
-    /// The `cgroup.procs` files a process writes its PID to, to join the node: one per
-    /// hierarchy the node has a directory in.
-    public var procsFiles: [String] { directories.map { "\($0)/cgroup.procs" } }
+    /// The node's v2 directory, where a process is born into it (nil on machines without v2).
+    var unifiedPath: String? { layout.unified != nil && access(path, F_OK) == 0 ? path : nil }
+
+    /// The `cgroup.procs` files of the node's v1 directories, which a process joins by writing
+    /// its PID (the membership one too on a machine without v2).
+    var legacyProcsFiles: [String] {
+        (layout.unified == nil ? directories : Array(directories.dropFirst())).map { "\($0)/cgroup.procs" }
+    }
 
     /// The processes in the cgroup now, as the kernel lists them.
     public var processes: [Int32] {
@@ -161,17 +168,30 @@ public struct NodeCgroup: Sendable, Equatable {
             usage.memoryBytes = readSmallFile("\(path)/memory.current").flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             usage.memoryLimit = readSmallFile("\(path)/memory.max").flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             usage.oomKills = Self.field("oom_kill", in: readSmallFile("\(path)/memory.events") ?? "")
-        case let .legacy(mount)?:
+        case let .legacy(mount)? where hasLegacyMemory:
             let directory = directory(in: mount)
             usage.memoryBytes = readSmallFile("\(directory)/memory.usage_in_bytes").flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             // v1 says "no limit" with the largest page-aligned number.
             usage.memoryLimit = readSmallFile("\(directory)/memory.limit_in_bytes")
                 .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.flatMap { $0 >= 1 << 62 ? nil : $0 }
             usage.oomKills = Self.field("oom_kill", in: readSmallFile("\(directory)/memory.oom_control") ?? "")
-        case nil:
-            break
+        case .legacy?, nil:
+            // Without a memory cgroup of its own (a node without a memory limit where memory is
+            // a v1 controller): what its processes hold resident.
+            usage.memoryBytes = processes.reduce(0) { $0 + Self.residentBytes(of: $1) }
         }
         return usage
+    }
+
+    private var hasLegacyMemory: Bool {
+        guard case let .legacy(mount)? = layout.place(of: "memory") else { return false }
+        return access(directory(in: mount), F_OK) == 0
+    }
+
+    private static func residentBytes(of pid: Int32) -> UInt64 {
+        guard let text = readSmallFile("/proc/\(pid)/status"),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+        return (UInt64(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
 
     /// Which hierarchies the node's cgroup lives in, for `netlab status`: "v2", "v1", or

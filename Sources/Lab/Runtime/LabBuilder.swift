@@ -148,6 +148,7 @@ public struct LabBuilder {
     private func makeContainers() throws {
         let topology = self.topology
         try NodeNamespaces.prepareDirectory(lab: topology.name)
+        try NodeNamespaces.createBaseMountNamespace(lab: topology.name)
         try HostsFile.writeAll(topology)
         var cgroups: [String: NodeCgroup] = [:]
         for node in topology.nodes where !node.limits.isEmpty || node.isolation.contains(.pid) {
@@ -181,8 +182,10 @@ public struct LabBuilder {
         try cgroup?.create()
         let files = try CgroupFiles(cgroup)
         defer { files.close() }
+        let stdio = try NamespaceProcess.StandardStreams(log: log)
+        defer { stdio.close() }
         progress("starting \(plan.entries.count) service\(plan.entries.count == 1 ? "" : "s") (supervisor log \(log))")
-        let pid = try NamespaceProcess.spawnOnThisThread([netlabExecutable, "supervise", topology.name], log: log, cgroup: files)
+        let pid = try NamespaceProcess.spawnOnThisThread([netlabExecutable, "supervise", topology.name], stdio: stdio, cgroup: files)
         state.supervisor = pid
         state.processes.append(pid)
         for node in topology.nodes {

@@ -39,45 +39,59 @@ public enum NamespaceProcess {
         // Opened here, in netlab's own mount namespace: the node's may show no cgroup hierarchy.
         let cgroup = try CgroupFiles(node.cgroup)
         defer { cgroup.close() }
-        return try node.run { try spawnOnThisThread(arguments, log: log, cgroup: cgroup) }
+        let stdio = try StandardStreams(log: log)
+        defer { stdio.close() }
+        return try node.run { try spawnOnThisThread(arguments, stdio: stdio, cgroup: cgroup) }
     }
 
-    /// Spawns from the calling thread, whose namespaces the child takes.
-    static func spawnOnThisThread(_ arguments: [String], log: String?, cgroup: CgroupFiles) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let log {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        }
-        for (index, fd) in cgroup.descriptors.enumerated() {
-            posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + index))
-        }
-        // Nothing else of ours: netlab's netlink sockets, or a parent's pipe that it waits on
-        // to close, would live as long as a daemon the command leaves behind.
-        _ = cshim_spawn_close_from(&actions, Int32(3 + cgroup.descriptors.count))
-        // A child inherits the spawning thread's signal mask; a thread that blocks SIGTERM
-        // (thread pools do) would make a child that ignores `down` for 3 s until SIGKILL.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | (log == nil ? 0 : Self.setsid)))
-        var pid: pid_t = 0
+    /// Spawns from the calling thread, whose namespaces the child takes: born in the node's v2
+    /// cgroup, with `stdio` as its descriptors 0-2 and nothing else of netlab's, no signal
+    /// blocked (a thread pool's mask would make a child that ignores `down`), and, for a daemon,
+    /// its own session (a terminal's Ctrl-C does not reach it).
+    static func spawnOnThisThread(_ arguments: [String], stdio: StandardStreams, cgroup: CgroupFiles) throws -> Int32 {
         let command = cgroup.wrap(arguments)
+        let descriptors = stdio.descriptors + cgroup.legacyProcs
         let argv = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let rc = posix_spawnp(&pid, command[0], &actions, &attributes, argv, environ)
+        var pid: Int32 = 0
+        let rc = descriptors.withUnsafeBufferPointer { fds in
+            cshim_spawn(command[0], argv, environ, fds.baseAddress, Int32(fds.count), cgroup.unified, stdio.isDaemon ? 1 : 0, &pid)
+        }
         guard rc == 0 else { throw NetlinkError.system("run \(arguments[0])", rc) }
         return pid
     }
 
-    /// glibc's POSIX_SPAWN_SETSID (not exported to Swift).
-    private static let setsid: Int32 = 0x80
+    /// A child's standard input, output and error: this process's own, or, for a daemon,
+    /// /dev/null and a log (appended to).
+    struct StandardStreams: Sendable {
+        let descriptors: [Int32]
+        let isDaemon: Bool
+
+        init(log: String?) throws {
+            guard let log else {
+                descriptors = [0, 1, 2]
+                isDaemon = false
+                return
+            }
+            let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            guard input >= 0 else { throw NetlinkError.system("open /dev/null", errno) }
+            let output = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard output >= 0 else {
+                let code = errno
+                Glibc.close(input)
+                throw NetlinkError.system("open \(log)", code)
+            }
+            descriptors = [input, output, output]
+            isDaemon = true
+        }
+
+        func close() {
+            if isDaemon {
+                Glibc.close(descriptors[0])
+                Glibc.close(descriptors[1])
+            }
+        }
+    }
 
     /// Waits for `pid`; returns its exit status (128 + signal number when killed).
     public static func wait(_ pid: Int32) -> Int32 {

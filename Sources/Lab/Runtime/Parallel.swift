@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Runs independent per-node steps on both cores.
 ///
@@ -14,6 +15,16 @@ enum Parallel {
             do { try body(items[index]) } catch { failure.set(error) }
         }
         if let error = failure.error { throw error }
+    }
+
+    /// `body` of every item, on both cores; each result (or error) in the items' order.
+    static func map<T: Sendable, R: Sendable>(_ items: [T], _ body: @Sendable (T) throws -> R) -> [Result<R, any Error>] {
+        let results = Mutex<[Result<R, any Error>?]>(Array(repeating: nil, count: items.count))
+        DispatchQueue.concurrentPerform(iterations: items.count) { index in
+            let result = Result { try body(items[index]) }
+            results.withLock { $0[index] = result }
+        }
+        return results.withLock { $0.map { $0 ?? .failure(CancellationError()) } }
     }
 }
 

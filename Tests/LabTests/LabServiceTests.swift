@@ -57,7 +57,17 @@ struct LabServiceTests {
         let table = try LabCommandTests.run(["status", name])
         #expect(table.stdout.contains("service db: ready"), "\(table.stdout)")
         let db = try #require(Self.statuses(name).first { $0.name == "db" }?.pid)
+        // `logs -f` follows until the lab goes down.
+        let follow = Process()
+        follow.executableURL = URL(fileURLWithPath: LabCommandTests.netlab)
+        follow.arguments = ["logs", name, "web", "db", "-f"]
+        let followed = Pipe()
+        follow.standardOutput = followed
+        try follow.run()
         #expect(try LabCommandTests.run(["down", name]).status == 0)
+        #expect(Self.waitFor { !follow.isRunning }, "logs -f did not end with the lab")
+        if follow.isRunning { follow.terminate() }
+        #expect(String(decoding: followed.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("db starting"))
         #expect(kill(db, 0) != 0, "the service survived down")
         #expect(ContainerNodeTests.leftovers(name).isEmpty, "\(ContainerNodeTests.leftovers(name))")
     }

@@ -30,14 +30,17 @@ public struct NodeNamespaces: Sendable, Equatable {
     /// iproute2's per-namespace /etc: `ip netns exec LAB.NODE` binds each file here over /etc.
     public var etc: String { "/etc/netns/\(Topology.namespaceName(lab: lab, node: node))" }
 
-    /// Makes /run/netlab/LAB/ns a private mount of its own: the kernel binds a mount namespace's
-    /// file only onto a mount that does not propagate (a copy elsewhere could form a loop).
+    /// Mounts a small tmpfs of its own at /run/netlab/LAB/ns, private: the kernel binds a mount
+    /// namespace's file only onto a mount that does not propagate (a copy elsewhere could form a
+    /// loop), and /run may be on disk, where making 500 files took a tenth of a second.
     public static func prepareDirectory(lab: String) throws {
         let path = directory(lab: lab)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         guard !isMountPoint(path) else { return }
-        guard mount(path, path, "none", UInt(MS_BIND), nil) == 0, mount("none", path, nil, UInt(MS_PRIVATE), nil) == 0 else {
-            throw NetlinkError.system("bind \(path) as a private mount", errno)
+        guard mount("netlab-ns", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "size=1m,mode=0755") == 0,
+              mount("none", path, nil, UInt(MS_PRIVATE), nil) == 0
+        else {
+            throw NetlinkError.system("mount a tmpfs at \(path)", errno)
         }
     }
 
@@ -162,18 +165,27 @@ public struct NodeNamespaces: Sendable, Equatable {
     func enter() throws {
         // setns into a mount namespace needs a thread that shares no filesystem state.
         guard cshim_unshare(CSHIM_CLONE_FS) == 0 else { throw NetlinkError.system("unshare CLONE_FS", errno) }
-        for (path, type) in [(uts, CSHIM_CLONE_NEWUTS), (pid, CSHIM_CLONE_NEWPID), (mnt, CSHIM_CLONE_NEWNS)] where access(path, F_OK) == 0 {
+        // Every file is opened before the first setns: inside the node's mount namespace these
+        // paths are not there.
+        var opened: [(fd: Int32, type: Int32, path: String)] = []
+        defer { for entry in opened { close(entry.fd) } }
+        let ownMount = access(mnt, F_OK) == 0
+        let mountNamespace = ownMount ? mnt : Self.baseMountNamespace(lab: lab)
+        for (path, type) in [(uts, CSHIM_CLONE_NEWUTS), (pid, CSHIM_CLONE_NEWPID), (mountNamespace, CSHIM_CLONE_NEWNS)] where access(path, F_OK) == 0 {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw NetlinkError.system("open \(path)", errno) }
-            defer { close(fd) }
-            guard cshim_setns(fd, Int32(type)) == 0 else {
+            opened.append((fd, Int32(type), path))
+        }
+        for entry in opened {
+            guard cshim_setns(entry.fd, entry.type) == 0 else {
                 let code = errno
-                if type == CSHIM_CLONE_NEWPID { throw NetlinkError("enter node \(node)", reason: "its PID namespace is gone (its init ended); run netlab down and up") }
-                throw NetlinkError.system("enter \(path)", code)
+                if entry.type == CSHIM_CLONE_NEWPID { throw NetlinkError("enter node \(node)", reason: "its PID namespace is gone (its init ended); run netlab down and up") }
+                throw NetlinkError.system("enter \(entry.path)", code)
             }
         }
-        if access(mnt, F_OK) != 0 {
-            let fromBase = try enterBase()
+        if !ownMount {
+            // In the lab's base mount namespace now, if it has one (a lab of an older netlab has not).
+            let fromBase = opened.contains { $0.type == CSHIM_CLONE_NEWNS }
             guard cshim_unshare(CSHIM_CLONE_NEWNS) == 0 else { throw NetlinkError.system("unshare a mount namespace", errno) }
             try Self.setUpMounts(etc: etc, files: [], fromBase: fromBase)
         }

@@ -2,6 +2,7 @@ import Foundation
 import Netlink
 import Packet
 import Proxy
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,17 +78,34 @@ public struct LabBuilder {
         let topology = self.topology
         let mark = LabMark(lab: topology.name, upID: state.upID)
         progress("creating \(total) namespace\(total == 1 ? "" : "s")")
+        try NodeNamespaces.prepareDirectory(lab: topology.name)
+        try NodeNamespaces.createBaseMountNamespace(lab: topology.name)
+        // The names files go to /etc (a disk, most likely) while the cores make namespaces.
+        let names = Parallel.inBackground { try HostsFile.writeAll(topology) }
         try Parallel.forEach(topology.nodes) { node in
+            // One thread per node does all that needs to be inside its new namespace (a thread
+            // and a setns each, 500 times, are a tenth of a second).
+            let uts = Mutex<Int32>(-1)
+            defer { uts.withLock { if $0 >= 0 { close($0) } } }
             // Marked before it is mounted under its name: never visible without the mark.
-            let ns = try NetworkNamespace.create(topology.namespace(of: node).name) { try mark.write(with: RouteSocket()) }
-            try ns.run {
+            try NetworkNamespace.create(topology.namespace(of: node).name) {
+                try mark.write(with: RouteSocket())
                 // No duplicate address detection: a lab's addresses are unique by construction,
                 // and DAD keeps link-local addresses (and so IPv6 neighbour discovery) unusable
                 // for the first second or two.
                 try? NetworkNamespace.writeSysctl("net.ipv6.conf.all.accept_dad", "0")
                 try? NetworkNamespace.writeSysctl("net.ipv6.conf.default.accept_dad", "0")
+                // A node with no more isolation gets its hostname here; the others later, with
+                // their mounts (which need the lab's hosts files).
+                if node.isolation.isEmpty {
+                    let fd = try NodeNamespaces.unshareUTS(hostname: node.hostname)
+                    uts.withLock { $0 = fd }
+                }
             }
+            let fd = uts.withLock { $0 }
+            if fd >= 0 { try NodeNamespaces(lab: topology.name, node: node.name).bindUTS(fd) }
         }
+        try names.get()
         for node in topology.nodes {
             let namespace = topology.namespace(of: node)
             state.identities[namespace.name] = namespace.identity
@@ -147,9 +165,6 @@ public struct LabBuilder {
     /// mount and PID) namespaces.
     private func makeContainers() throws {
         let topology = self.topology
-        try NodeNamespaces.prepareDirectory(lab: topology.name)
-        try NodeNamespaces.createBaseMountNamespace(lab: topology.name)
-        try HostsFile.writeAll(topology)
         var cgroups: [String: NodeCgroup] = [:]
         for node in topology.nodes where !node.limits.isEmpty || node.isolation.contains(.pid) {
             guard let cgroup = NodeCgroup(lab: topology.name, node: node.name) else {
@@ -161,8 +176,10 @@ public struct LabBuilder {
         }
         let initCommand = [netlabExecutable, "node-init"]
         let nodeCgroups = cgroups
-        progress("making each node's hostname\(topology.nodes.contains { !$0.isolation.isEmpty } ? ", mounts and PID namespaces" : "")")
-        try Parallel.forEach(topology.nodes) { node in
+        let isolated = topology.nodes.filter { !$0.isolation.isEmpty }
+        guard !isolated.isEmpty else { return }
+        progress("making the mount and PID namespaces of \(isolated.count) node\(isolated.count == 1 ? "" : "s")")
+        try Parallel.forEach(isolated) { node in
             let log = "\(LabState.logDirectory(lab: topology.name))/\(node.name).init.log"
             _ = try NodeNamespaces(lab: topology.name, node: node.name).create(
                 in: topology.namespace(of: node), hostname: node.hostname, isolation: node.isolation, files: node.files,

@@ -28,6 +28,31 @@ enum Parallel {
     }
 }
 
+extension Parallel {
+    /// Runs `body` on a thread of its own; `get()` waits for it and returns or throws what it did.
+    static func inBackground(_ body: @escaping @Sendable () throws -> Void) -> Pending {
+        let pending = Pending()
+        Thread {
+            let result = Result { try body() }
+            pending.result.withLock { $0 = result }
+            pending.done.signal()
+        }.start()
+        return pending
+    }
+
+    /// Work running on another thread.
+    final class Pending: Sendable {
+        fileprivate let result = Mutex<Result<Void, any Error>?>(nil)
+        fileprivate let done = DispatchSemaphore(value: 0)
+
+        func get() throws {
+            done.wait()
+            done.signal()  // a second get() returns at once
+            try result.withLock { $0 }?.get()
+        }
+    }
+}
+
 /// The first error of a parallel run.
 private final class FirstError: @unchecked Sendable {
     private let lock = NSLock()

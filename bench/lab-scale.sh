@@ -76,6 +76,7 @@ services() {
 }
 
 run star "star$n"
-services
+# An older netlab (NETLAB=... for an A/B run) has no services: skip them.
+if "$NETLAB" --help 2>&1 | grep -q " logs "; then services; fi
 run chain "chain$n"
 echo "chain$n up $A s down $B s; ip -batch up $C s down $D s; ratio $(printf '%.2f' "$(echo "$C / $A" | bc -l)")"

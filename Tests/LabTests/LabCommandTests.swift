@@ -260,5 +260,10 @@ struct LabCommandTests {
         #expect(down.status == 0)
         #expect(NetworkNamespace.all().filter { $0.hasPrefix(name + ".") }.isEmpty)
         #expect(LabState.load(name) == nil)
+        // Nor the names files, whichever step the kill interrupted, nor the namespace mounts.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/etc/netns"))?.filter { $0.hasPrefix(name + ".") } ?? []
+        #expect(names.isEmpty, "\(names.prefix(5))")
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        #expect(!mounts.contains("/run/netlab/\(name)"))
     }
 }

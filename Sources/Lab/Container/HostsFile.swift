@@ -81,10 +81,12 @@ public enum HostsFile {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/etc/netns")) ?? []
         for entry in entries where entry.hasPrefix(prefix) {
             let file = "/etc/netns/\(entry)/hosts"
-            guard let text = FileManager.default.contents(atPath: file),
-                  String(decoding: text.prefix(200), as: UTF8.self).hasPrefix(mark(lab: lab))
-            else { continue }
-            try? FileManager.default.removeItem(atPath: file)
+            if let text = FileManager.default.contents(atPath: file),
+               String(decoding: text.prefix(200), as: UTF8.self).hasPrefix(mark(lab: lab)) {
+                unlink(file)
+            }
+            // Only when empty: an `up` killed between making the directory and the file leaves it
+            // so; one that holds anything else is not netlab's to remove.
             rmdir("/etc/netns/\(entry)")
         }
         rmdir("/etc/netns")  // only when empty: it may hold others' files, and then stays

@@ -28,6 +28,9 @@ struct UpCommand: ParsableCommand {
     @Flag(name: .long, help: "Return without waiting for links to be operationally up (the first packets may be lost).")
     var noWait = false
 
+    @Flag(name: .long, help: "Run the lab's checks once it is up (as netlab check); exit 1 if one fails, leaving the lab up.")
+    var checkAfter = false
+
     func run() throws {
         let topology = try loadTopology(file, kernel: KernelSupport.current)
         if check {
@@ -47,6 +50,9 @@ struct UpCommand: ParsableCommand {
                 print("lab \(topology.name) is up: \(plural(topology.nodes.count, "node")), \(plural(topology.links.count, "link")) in \(elapsed.formatted)")
                 print("  netlab status \(topology.name)    netlab exec \(topology.name) NODE -- CMD    netlab down \(topology.name)")
             }
+            if checkAfter, !runChecks(topology) { throw ExitCode(1) }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             StandardOutput.error("up: \(error)")
             throw ExitCode(1)

@@ -267,3 +267,37 @@ struct LabCommandTests {
         #expect(!mounts.contains("/run/netlab/\(name)"))
     }
 }
+
+/// `netlab check` and `up --check-after`.
+@Suite("Lab checks", .serialized)
+struct LabCheckCommandTests {
+    @Test("check prints ok or FAIL per check and a last line checks: P/T pass; exit 0 only when all pass")
+    func checkCommand() throws {
+        let (path, name) = try LabCommandTests.pairFile("checks", extra: """
+            [[checks]]
+            name = "a reaches b"
+            node = "a"
+            run = "ping -c 1 -W 2 10.0.0.2"
+            retries = 2
+            [[checks]]
+            name = "b is not 10.0.0.9"
+            node = "b"
+            run = "echo looked; ip -o addr show | grep -q 10.0.0.9"
+            """)
+        defer {
+            _ = try? LabCommandTests.run(["down", name])
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let up = try LabCommandTests.run(["up", path, "--check-after"])
+        #expect(up.status == 1, "\(up.stdout)")
+        let lines = up.stdout.split(separator: "\n").filter { $0.hasPrefix("ok ") || $0.hasPrefix("FAIL ") || $0.hasPrefix("checks:") }
+        #expect(lines == ["ok a reaches b", "FAIL b is not 10.0.0.9: exit status 1, expected 0: looked", "checks: 1/2 pass"], "\(up.stdout)")
+        // The lab stays up for a look.
+        #expect(NetworkNamespace("\(name).a").exists)
+        let check = try LabCommandTests.run(["check", name])
+        #expect(check.status == 1 && check.stdout.hasSuffix("checks: 1/2 pass\n"), "\(check.stdout)")
+        _ = try LabCommandTests.run(["down", name])
+        let notUp = try LabCommandTests.run(["check", name])
+        #expect(notUp.status == 1 && notUp.stderr.contains("is not up"))
+    }
+}

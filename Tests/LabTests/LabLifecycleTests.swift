@@ -57,6 +57,9 @@ struct LabLifecycleTests {
         for (node, address) in pings {
             #expect(try Self.ping(topology, from: node, address), "\(file): \(node) -> \(address)")
         }
+        // What the lab says it shows holds.
+        #expect(!topology.checks.isEmpty, "\(file) has no [[checks]]")
+        for outcome in LabChecks.run(topology) { #expect(outcome.passed, "\(file): \(outcome.line)") }
         let status = try #require(LabStatus.read(topology.name))
         #expect(status.complete)
         #expect(status.nodes.count == topology.nodes.count)

@@ -82,6 +82,9 @@ struct TopologyValidationTests {
         ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\n", 7, "nodes.a.services.1.name", "two services named s"),
         ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\nafter = [\"b:db\"]\n", 6, "nodes.a.services.0.after", "b:db is no service"),
         ("name = \"v\"\n[nodes.a]\n[[nodes.a.services]]\nname = \"s\"\ncommand = \"true\"\nafter = [\"t\"]\n[[nodes.a.services]]\nname = \"t\"\ncommand = \"true\"\nafter = [\"s\"]\n", 6, "nodes.a.services.0.after", "in a circle: a:s -> a:t -> a:s"),
+        ("name = \"v\"\n[nodes.a]\n[[checks]]\nname = \"c\"\nnode = \"zz\"\nrun = \"true\"\n", 5, "checks.0.node", "unknown node 'zz'"),
+        ("name = \"v\"\n[nodes.a]\n[[checks]]\nname = \"c\"\nnode = \"a\"\nrun = \"true\"\nexpect = 300\n", 7, "checks.0.expect", "out of range"),
+        ("name = \"v\"\n[nodes.a]\n[[checks]]\nname = \"c\"\n", 3, "checks.0", "needs `name`, `node` and `run`"),
     ])
     func rule(text: String, line: Int, key: String, words: String) {
         let found = Self.problems(text)

@@ -16,6 +16,8 @@ public struct Topology: Sendable, Equatable {
     /// Sorted by name.
     public var nodes: [Node]
     public var links: [Link]
+    /// `[[checks]]`, in file order.
+    public var checks: [Check] = []
 
     /// The namespace of a node: `LAB.NODE`. The dot cannot appear in lab or node names, so
     /// one lab's prefix never matches another lab's namespaces.

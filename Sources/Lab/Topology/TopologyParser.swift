@@ -42,7 +42,7 @@ public struct TopologyParser {
 
     public mutating func parse() throws(TopologyErrors) -> Topology {
         let root = try ConfigReader.table(text, file: file)
-        checkKeys(root, [], allowed: ["name", "nodes", "links"])
+        checkKeys(root, [], allowed: ["name", "nodes", "links", "checks"])
         let name = string(root, "name", []) ?? ""
         if root["name"] == nil {
             fail([], "the lab needs a `name` (letters, digits and '-', up to 32)")
@@ -85,8 +85,14 @@ public struct TopologyParser {
 
         nodes = resolve(nodes: nodes, links: links)
         checkServices(nodes)
+        var checks: [Check] = []
+        for (table, path) in reader.tables(root, "checks", []) {
+            if let check = parseCheck(table, path, nodes: nodes) { checks.append(check) }
+        }
         try reader.check()
-        return Topology(name: name, file: file, nodes: nodes, links: links)
+        var topology = Topology(name: name, file: file, nodes: nodes, links: links)
+        topology.checks = checks
+        return topology
     }
 
     // MARK: Nodes
@@ -156,6 +162,18 @@ public struct TopologyParser {
         var node = Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec, execTimeout: execTimeout, proxy: proxy)
         parseContainer(into: &node, t, path)
         return node
+    }
+
+    mutating func parseCheck(_ t: TOMLTable, _ path: [String], nodes: [Node]) -> Check? {
+        checkKeys(t, path, allowed: ["name", "node", "run", "expect", "retries"])
+        guard let name = string(t, "name", path), let node = string(t, "node", path), let run = string(t, "run", path) else {
+            fail(path, "a check needs `name`, `node` and `run`")
+            return nil
+        }
+        if !nodes.contains(where: { $0.name == node }) { fail(path + ["node"], "check '\(name)' runs in unknown node '\(node)'") }
+        let expect = int(t, "expect", path, range: 0...255) ?? 0
+        let retries = int(t, "retries", path, range: 0...600) ?? 0
+        return Check(name: name, node: node, run: run, expect: Int32(expect), retries: retries)
     }
 
     mutating func parseRoute(_ t: TOMLTable, _ path: [String]) -> Route? {

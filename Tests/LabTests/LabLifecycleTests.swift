@@ -22,6 +22,7 @@ struct LabLifecycleTests {
         ("proxy-kernel", [("host1", "10.200.0.2"), ("host2", "10.200.0.1")], ["veth", "vxlan", "tun"]),
         ("proxy-two-sites", [("a1", "10.31.2.2"), ("b1", "10.31.1.2"), ("gwa", "10.200.0.2")], ["veth", "tun"]),
         ("containers", [("client", "10.0.1.1"), ("web", "10.0.2.2")], ["veth"]),
+        ("k8s-service", [("client", "10.244.1.2"), ("node2", "10.244.1.10")], ["veth"]),
     ]
 
     static func builder(_ topology: Topology) -> LabBuilder {

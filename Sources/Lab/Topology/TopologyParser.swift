@@ -440,8 +440,15 @@ public struct TopologyParser {
 
     /// A gateway must sit inside a subnet of one of the node's interfaces (or the route names
     /// its device), or the kernel refuses it with a bare "Network is unreachable".
+    ///
+    /// A route out of a device with no gateway makes its prefix connected too, as the kernel
+    /// sees it: `{ to = "169.254.1.1/32", dev = "eth0" }` then `{ to = "default", via =
+    /// "169.254.1.1" }` is how Calico routes a pod that has only a /32.
     mutating func checkRoutes(_ node: Node, _ path: [String]) {
-        let subnets = node.interfaces.flatMap { interface in interface.addresses.map { (interface.name, $0) } }
+        var subnets = node.interfaces.flatMap { interface in interface.addresses.map { (interface.name, $0) } }
+        for route in node.routes where route.gateway == nil {
+            if let device = route.device, let prefix = route.destination { subnets.append((device, prefix)) }
+        }
         let names = Set(node.interfaces.map(\.name) + ["lo"])
         for (index, route) in node.routes.enumerated() {
             let routePath = path + ["routes", "\(index)"]

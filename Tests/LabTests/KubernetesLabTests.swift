@@ -36,4 +36,37 @@ struct KubernetesLabTests {
         #expect(LabLifecycleTests.leftovers(topology.name).isEmpty)
         #expect(NodeCgroup.all(lab: topology.name).isEmpty)
     }
+
+    static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(200_000)
+        }
+        return try condition()
+    }
+
+    @Test("k8s-calico: BGP carries each node's pod block; stopping BIRD on node3 withdraws its block from node1 within the hold time, starting it restores it")
+    func calico() throws {
+        let topology = try Self.topology("k8s-calico")
+        defer { _ = try? LabTeardown.down(topology.name) }
+        try LabLifecycleTests.builder(topology).up()
+        for outcome in LabChecks.run(topology) { #expect(outcome.passed, "\(outcome.line)") }
+        let route = "ip route show proto bird 10.244.3.0/24"
+        #expect(try Self.run(topology, "node1", route).output.contains("via 10.0.0.3"))
+        let stop = try LabCommandTests.run(["service", topology.name, "node3", "bird", "stop"])
+        #expect(stop.status == 0 && stop.stdout.contains("stopped"), "\(stop.stderr)")
+        // The hold time is 9 s; a BIRD that stops says so at once (a Cease notification).
+        #expect(try Self.waitFor(12) { try Self.run(topology, "node1", route).output.isEmpty }, "node1 still routes 10.244.3.0/24")
+        #expect(try Self.run(topology, "pod1a", "ping -c 1 -W 1 10.244.3.2").status != 0)
+        let start = try LabCommandTests.run(["service", topology.name, "node3", "bird", "start"])
+        #expect(start.status == 0 && start.stdout.contains("ready"), "\(start.stderr)")
+        #expect(try Self.waitFor(30) { try Self.run(topology, "node1", route).output.contains("via 10.0.0.3") }, "the route did not come back")
+        #expect(try Self.waitFor(10) { try Self.run(topology, "pod1a", "ping -c 1 -W 1 10.244.3.2").status == 0 })
+        let status = try #require(LabStatus.read(topology.name))
+        #expect(status.nodes.first { $0.name == "node3" }?.services.first?.state == .ready)
+        _ = try LabTeardown.down(topology.name)
+        #expect(LabLifecycleTests.leftovers(topology.name).isEmpty)
+        #expect(NodeCgroup.all(lab: topology.name).isEmpty)
+    }
 }

@@ -23,6 +23,8 @@ struct LabLifecycleTests {
         ("proxy-two-sites", [("a1", "10.31.2.2"), ("b1", "10.31.1.2"), ("gwa", "10.200.0.2")], ["veth", "tun"]),
         ("containers", [("client", "10.0.1.1"), ("web", "10.0.2.2")], ["veth"]),
         ("k8s-service", [("client", "10.244.1.2"), ("node2", "10.244.1.10")], ["veth"]),
+        // Across nodes only once BGP has converged: the checks wait for that.
+        ("k8s-calico", [("pod1a", "10.244.1.3"), ("node1", "10.0.0.3")], ["veth", "bridge"]),
     ]
 
     static func builder(_ topology: Topology) -> LabBuilder {

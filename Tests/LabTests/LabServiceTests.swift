@@ -56,6 +56,12 @@ struct LabServiceTests {
         #expect(try LabCommandTests.run(["logs", name, "client", "nosuch"]).stderr.contains("it has: app, side"))
         let table = try LabCommandTests.run(["status", name])
         #expect(table.stdout.contains("service db: ready"), "\(table.stdout)")
+        // A restart on request: a new process, ready again.
+        let old = try #require(Self.statuses(name).first { $0.name == "db" }?.pid)
+        let restart = try LabCommandTests.run(["service", name, "web", "db", "restart"])
+        #expect(restart.status == 0 && restart.stdout.contains("is ready"), "\(restart.stdout) \(restart.stderr)")
+        #expect(Self.statuses(name).first { $0.name == "db" }.map { $0.pid != old && $0.state == .ready } == true)
+        #expect(try LabCommandTests.run(["service", name, "web", "nosuch", "stop"]).stderr.contains("has no service nosuch"))
         let db = try #require(Self.statuses(name).first { $0.name == "db" }?.pid)
         // `logs -f` follows until the lab goes down.
         let follow = Process()

@@ -15,6 +15,8 @@ public struct ServiceStatus: Codable, Sendable, Equatable {
         case exited
         /// Ended otherwise, never became ready, or restarted too often: given up.
         case failed
+        /// Stopped on request (`netlab service ... stop`); `start` runs it again.
+        case stopped
     }
 
     public var node: String

@@ -31,6 +31,10 @@ public final class ServiceSupervisor {
         var nextProbe = 0.0
         var restartAt = 0.0
         var recentRestarts: [Double] = []
+        /// Stopping on request: when it ends it is `stopped`, and started again if `thenStart`.
+        var stopping = false
+        var thenStart = false
+        var killAt = 0.0
     }
 
     private let lab: String
@@ -60,7 +64,10 @@ public final class ServiceSupervisor {
             if signal == SIGTERM || signal == SIGINT || signal == SIGHUP { stopping = true }
             reap()
             let now = Date().timeIntervalSince1970
-            if !stopping { advance(now) }
+            if !stopping {
+                handleRequests(now)
+                advance(now)
+            }
             if now - lastLogCheck > 1 {
                 lastLogCheck = now
                 trimLogs()
@@ -104,11 +111,38 @@ public final class ServiceSupervisor {
                 }
             case .restarting:
                 if now >= service.restartAt { due.append(index) }
-            case .ready, .exited, .failed:
+            case .ready, .exited, .failed, .stopped:
                 break
             }
+            // A stop that SIGTERM did not end in 3 s.
+            if service.stopping, let pid = service.status.pid, now >= service.killAt { kill(-pid, SIGKILL) }
         }
         start(due, now)
+    }
+
+    /// `netlab service ... stop|start|restart`.
+    private func handleRequests(_ now: Double) {
+        for request in ServiceRequest.take(lab: lab) {
+            guard let index = services.firstIndex(where: { $0.entry.node == request.node && $0.entry.service.name == request.service })
+            else { continue }
+            let running = services[index].status.pid != nil
+            switch request.action {
+            case .stop, .restart:
+                if let pid = services[index].status.pid {
+                    services[index].stopping = true
+                    services[index].thenStart = request.action == .restart
+                    services[index].killAt = now + 3
+                    kill(-pid, SIGTERM)
+                } else if request.action == .restart || services[index].status.state == .restarting {
+                    set(index, request.action == .restart ? .waiting : .stopped, message: request.action == .restart ? nil : "stopped on request")
+                }
+            case .start:
+                if !running, [.stopped, .failed, .exited].contains(services[index].status.state) {
+                    services[index].recentRestarts = []
+                    set(index, .waiting)
+                }
+            }
+        }
     }
 
     /// Starts services on both cores: a process in a node costs a few milliseconds of mount
@@ -148,7 +182,17 @@ public final class ServiceSupervisor {
             services[index].status.exitStatus = status
             changed = true
             // One given up (not ready in time) was killed for it: that end is no news.
-            if !stopping && services[index].status.state != .failed { exited(index, status: status, Date().timeIntervalSince1970) }
+            if services[index].stopping {
+                services[index].stopping = false
+                set(index, .stopped, message: "stopped on request")
+                if services[index].thenStart {
+                    services[index].thenStart = false
+                    services[index].recentRestarts = []
+                    set(index, .waiting)
+                }
+            } else if !stopping && services[index].status.state != .failed {
+                exited(index, status: status, Date().timeIntervalSince1970)
+            }
         }
     }
 

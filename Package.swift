@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C stays behind these thin targets.
@@ -66,7 +67,11 @@ let package = Package(
         .target(name: "ConfigFile", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: strictSwift),
         .target(
             name: "Lab",
-            dependencies: ["ConfigFile", "Proxy", "Netlink", "Packet", "Capture", "Decode", "CShim", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: [
+                "ConfigFile", "Proxy", "Netlink", "Packet", "Capture", "Decode", "CShim",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSwift),
         .executableTarget(
             name: "netlab",

@@ -41,8 +41,8 @@ struct CaptureCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let name = try labName(lab)
         let endpoints = targets.prefix { $0.contains(":") }
+        let name = try instanceName(lab, node: endpoints.first.map { String($0.prefix { $0 != ":" }) })
         let filter = targets.dropFirst(endpoints.count).joined(separator: " ")
         guard !endpoints.isEmpty else { throw ValidationError("give at least one NODE:IFACE") }
         Signals.unblockStopSignals()

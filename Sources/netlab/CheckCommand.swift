@@ -21,13 +21,14 @@ struct CheckCommand: ParsableCommand {
     var lab: String
 
     func run() throws {
-        let name = try labName(lab)
+        let name = try instanceName(lab)
         guard let state = LabState.load(name), state.complete else {
             StandardOutput.error("check: lab \(name) is not up")
             throw ExitCode(1)
         }
         let file = lab.hasSuffix(".toml") || lab.contains("/") ? lab : state.file
-        let topology = try loadTopology(file, kernel: nil)
+        let whole = try loadTopology(file, kernel: nil)
+        let topology = state.host.map { whole.share(for: $0) } ?? whole
         guard topology.name == name else {
             StandardOutput.error("check: \(file) describes lab \(topology.name), not \(name)")
             throw ExitCode(1)

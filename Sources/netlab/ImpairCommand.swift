@@ -29,8 +29,8 @@ struct ImpairCommand: ParsableCommand {
     @Flag(help: "Remove the impairment.") var clear = false
 
     func run() throws {
-        let name = try labName(lab)
         let parts = endpoint.split(separator: ":", maxSplits: 1).map(String.init)
+        let name = try instanceName(lab, node: parts.first)
         guard parts.count == 2 else { throw ValidationError("'\(endpoint)' is not NODE:IFACE") }
         var impairment = Impairment()
         if !clear {

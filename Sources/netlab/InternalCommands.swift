@@ -10,7 +10,7 @@ struct SuperviseCommand: ParsableCommand {
     var lab: String
 
     func run() throws {
-        guard TopologyParser.isValidLabName(lab), let plan = ServicePlan.load(lab: lab) else {
+        guard TopologyParser.isValidInstanceName(lab), let plan = ServicePlan.load(lab: lab) else {
             StandardOutput.error("supervise: lab \(lab) has no service plan (\(ServicePlan.path(lab: lab)))")
             throw ExitCode(1)
         }

@@ -31,11 +31,29 @@ struct UpCommand: ParsableCommand {
     @Flag(name: .long, help: "Run the lab's checks once it is up (as netlab check); exit 1 if one fails, leaving the lab up.")
     var checkAfter = false
 
+    @Option(name: .long, help: "In a lab over several hosts ([hosts]): build this host's share (default: the host whose address is here).")
+    var host: String?
+
     func run() throws {
-        let topology = try loadTopology(file, kernel: KernelSupport.current)
+        let whole = try loadTopology(file, kernel: KernelSupport.current)
+        let topology: Topology
+        do {
+            topology = try HostSelection.share(of: whole, host: host)
+        } catch {
+            StandardOutput.error("up: \(error)")
+            throw ExitCode(1)
+        }
         if check {
             print("\(file): ok (\(plural(topology.nodes.count, "node")), \(plural(topology.links.count, "link")))")
             return
+        }
+        if let problem = HostSelection.mountNamespaceProblem() {
+            StandardOutput.error("up: \(problem)")
+            throw ExitCode(1)
+        }
+        if topology.host != nil {
+            StandardOutput.error("netlab: \(file) digest \(TopologyDigest.of(file: file) ?? "?"): host \(topology.host ?? "")'s share, "
+                                 + "\(plural(topology.stitches.count, "stitched link"))")
         }
         let start = ContinuousClock.now
         let builder = LabBuilder(topology: topology, waitForCarrier: !noWait) { line in
@@ -80,8 +98,11 @@ struct DownCommand: ParsableCommand {
     @Argument(help: "The topology file or the lab's name.")
     var lab: String
 
+    @Option(name: .long, help: "In a lab over several hosts: take down this host's share.")
+    var host: String?
+
     func run() throws {
-        let name = try labName(lab)
+        let name = try instanceName(lab, host: host)
         let start = ContinuousClock.now
         let report: LabTeardown.Report
         do {
@@ -120,11 +141,14 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
+    @Option(name: .long, help: "In a lab over several hosts: this host's share.")
+    var host: String?
+
     func run() throws {
-        let names = try lab.map { [try labName($0)] } ?? LabState.all()
+        let names = try lab.map { [try instanceName($0, host: host)] } ?? LabState.all()
         let statuses = names.compactMap { LabStatus.read($0) }
         if let lab, statuses.isEmpty {
-            StandardOutput.error("status: lab \(try labName(lab)) is not up")
+            StandardOutput.error("status: lab \(try instanceName(lab, host: host)) is not up")
             throw ExitCode(1)
         }
         if json {
@@ -197,6 +221,33 @@ func loadTopology(_ file: String, kernel: KernelSupport?) throws -> Topology {
         StandardOutput.error("\(error.errors.count) problem\(error.errors.count == 1 ? "" : "s") in \(file); nothing was created")
         throw ExitCode(1)
     }
+}
+
+/// The running lab (or one host's share of a multi-host lab, `LAB@HOST`) that a name or file
+/// means here: with `host`, that host's share; else the lab if it runs whole; else the one share
+/// that runs here, that has `node`, or whose host's address is on this machine.
+func instanceName(_ argument: String, host: String? = nil, node: String? = nil) throws -> String {
+    let lab = try labName(argument)
+    if let host {
+        guard TopologyParser.isValidNodeName(host) else {
+            StandardOutput.error("'\(host)' is not a host name")
+            throw ExitCode(1)
+        }
+        return "\(lab)@\(host)"
+    }
+    if LabState.load(lab) != nil { return lab }
+    var shares = LabState.all().filter { $0.hasPrefix(lab + "@") }
+    if let node, shares.count > 1 {
+        shares = shares.filter { NetworkNamespace(Topology.namespaceName(lab: $0, node: node)).exists }
+    }
+    if shares.count > 1 {
+        let local = Set(HostSelection.localAddresses().map(\.description))
+        let here = shares.filter { LabState.load($0)?.hostAddress.map(local.contains) == true }
+        if here.count == 1 { return here[0] }
+        StandardOutput.error("lab \(lab) runs as several hosts' shares here (\(shares.joined(separator: ", "))): choose one with --host NAME")
+        throw ExitCode(1)
+    }
+    return shares.first ?? lab
 }
 
 /// A lab name from a name or a topology file's `name`.

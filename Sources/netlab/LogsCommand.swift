@@ -29,7 +29,7 @@ struct LogsCommand: ParsableCommand {
     var follow = false
 
     func run() throws {
-        let name = try labName(lab)
+        let name = try instanceName(lab, node: node)
         guard LabState.load(name) != nil else {
             StandardOutput.error("logs: lab \(name) is not up")
             throw ExitCode(1)

@@ -54,7 +54,7 @@ struct ShellCommand: ParsableCommand {
 
     func run() throws {
         let shell = ["/bin/bash", "/bin/sh"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/bin/sh"
-        let name = try labName(lab)
+        let name = try instanceName(lab, node: node)
         // bash reads PS1 from the environment unless an rc file sets it; --norc keeps ours.
         setenv("PS1", "[\(name)] \\u@\\h:\\w\\$ ", 1)
         setenv("NETLAB_LAB", name, 1)
@@ -66,7 +66,7 @@ struct ShellCommand: ParsableCommand {
 
 /// Runs `arguments` in the node and returns its exit status.
 func runInNode(lab: String, node: String, _ arguments: [String], verb: String) throws -> Int32 {
-    let name = try labName(lab)
+    let name = try instanceName(lab, node: node)
     guard TopologyParser.isValidNodeName(node), NetworkNamespace(Topology.namespaceName(lab: name, node: node)).exists else {
         StandardOutput.error("\(verb): lab \(name) has no running node \(node)")
         throw ExitCode(1)

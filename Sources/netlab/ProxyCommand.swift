@@ -202,7 +202,7 @@ struct ProxyTarget: ParsableArguments {
     /// Runs `body` with the device name, in the right namespace.
     func ask<T: Sendable>(_ body: @escaping @Sendable (String) throws -> T) throws -> T {
         guard let lab, let node else { return try body(tun ?? "vx0") }
-        let name = try labName(lab)
+        let name = try instanceName(lab, node: node)
         let record = LabState.load(name)?.proxies.first { $0.node == node }
         let device = tun ?? record?.tun ?? "vx0"
         let namespace = NetworkNamespace(Topology.namespaceName(lab: name, node: node))

@@ -30,7 +30,7 @@ struct ServiceCommand: ParsableCommand {
     var action: String
 
     func run() throws {
-        let name = try labName(lab)
+        let name = try instanceName(lab, node: node)
         guard let action = ServiceRequest.Action(rawValue: action) else {
             throw ValidationError("'\(self.action)' is not stop, start or restart")
         }

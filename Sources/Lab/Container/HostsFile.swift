@@ -25,15 +25,15 @@ public enum HostsFile {
             "::1\tlocalhost ip6-localhost ip6-loopback",
         ]
         // A node without an address still resolves its own name, as Debian's 127.0.1.1 line does.
-        if node.addresses.isEmpty { lines.append("127.0.1.1\t" + names(of: node, in: topology.name).joined(separator: " ")) }
+        if node.addresses.isEmpty { lines.append("127.0.1.1\t" + names(of: node, in: topology.lab).joined(separator: " ")) }
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// Every node's lines: the same for every node, so made once (a 500-node lab has 500 files).
     private static func body(_ topology: Topology) -> String {
         var text = ""
-        for other in topology.nodes {
-            let names = names(of: other, in: topology.name).joined(separator: " ")
+        for other in topology.nodes + topology.remoteNodes {
+            let names = names(of: other, in: topology.lab).joined(separator: " ")
             for address in other.addresses where !address.isIPv6 || !address.description.lowercased().hasPrefix("fe80:") {
                 text += "\(address)\t\(names)\n"
             }

@@ -26,7 +26,7 @@ public struct NodeCgroup: Sendable, Equatable {
     /// The node's cgroup; nil where the machine has no cgroup hierarchy netlab can use, or for
     /// names that are no lab's or node's (they become paths: `..` must never be one).
     public init?(lab: String, node: String, layout: CgroupLayout = .current) {
-        guard TopologyParser.isValidLabName(lab), TopologyParser.isValidNodeName(node) else { return nil }
+        guard TopologyParser.isValidInstanceName(lab), TopologyParser.isValidNodeName(node) else { return nil }
         self.init(checkedLab: lab, node: node, layout: layout)
     }
 
@@ -40,7 +40,7 @@ public struct NodeCgroup: Sendable, Equatable {
     /// The cgroup of the lab's service supervisor: `netlab/LAB/.supervisor`, a name no node can
     /// have. `down` ends it before the nodes', so that nothing restarts what it ends.
     public static func supervisor(lab: String) -> NodeCgroup? {
-        guard TopologyParser.isValidLabName(lab) else { return nil }
+        guard TopologyParser.isValidInstanceName(lab) else { return nil }
         return NodeCgroup(checkedLab: lab, node: ".supervisor", layout: .current)
     }
 

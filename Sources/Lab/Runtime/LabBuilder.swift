@@ -58,6 +58,19 @@ public struct LabBuilder {
         }
         _ = LabTeardown.downLocked(topology.name)
         var state = LabState(name: topology.name, file: topology.file, namespaces: namespaces.map(\.name))
+        state.digest = TopologyDigest.of(file: topology.file)
+        if let host = topology.host.flatMap({ topology.host(named: $0) }) {
+            state.lab = topology.lab
+            state.host = host.name
+            state.hostAddress = host.address.description
+            state.stitches = topology.stitches.map { stitch in
+                let mineIsA = stitch.hosts.a.name == host.name
+                let end = mineIsA ? stitch.link.a : stitch.link.b
+                let peer = mineIsA ? stitch.hosts.b : stitch.hosts.a
+                return .init(node: end.node, interface: end.interface, vni: stitch.vni, peerHost: peer.name,
+                             peerAddress: peer.address.description, peer: (mineIsA ? stitch.link.b : stitch.link.a).description)
+            }
+        }
         try state.save()
         try FileManager.default.createDirectory(atPath: LabState.logDirectory(lab: topology.name), withIntermediateDirectories: true)
         do {
@@ -119,6 +132,7 @@ public struct LabBuilder {
             let request = LinkRequest(name: link.a.interface, kind: .veth(peer: link.b.interface, peerNamespace: peerNamespace))
             try topology.namespace(of: a).run { try RouteSocket().add(request) }
         }
+        try createStitches()
         progress("creating interfaces")
         try Parallel.forEach(topology.nodes) { node in try Self.createInterfaces(of: node, in: topology) }
         // Interfaces on a parent in another node are made there, straight into their own node.
@@ -157,6 +171,23 @@ public struct LabBuilder {
                 }
                 if status != 0 { progress("  (exit status \(status))") }
             }
+        }
+    }
+
+    /// The ends of links to other hosts: vxlan devices made from netlab's own network namespace,
+    /// where the host's underlay address is (their socket stays there), straight into the node.
+    private func createStitches() throws {
+        let ends = topology.nodes.flatMap { node in
+            node.interfaces.compactMap { interface -> (Node, Interface, LinkRequest.VXLAN)? in
+                if case let .stitch(config) = interface.kind { return (node, interface, config) }
+                return nil
+            }
+        }
+        guard !ends.isEmpty else { return }
+        progress("stitching \(ends.count) link\(ends.count == 1 ? "" : "s") to other hosts over VXLAN")
+        let socket = try RouteSocket()
+        for (node, interface, config) in ends {
+            try socket.add(LinkRequest(name: interface.name, kind: .vxlan(config), mtu: interface.mtu, namespace: topology.namespace(of: node)))
         }
     }
 
@@ -272,7 +303,7 @@ public struct LabBuilder {
             let socket = try RouteSocket()
             for interface in node.interfaces where interface.foreignParent == nil {
                 switch interface.kind {
-                case .veth, .existing:
+                case .veth, .existing, .stitch:
                     break
                 case let .bridge(_, filtering):
                     try socket.add(LinkRequest(name: interface.name, kind: .bridge(vlanFiltering: filtering)))

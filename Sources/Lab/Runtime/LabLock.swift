@@ -25,7 +25,7 @@ public final class LabLock {
     /// Takes the lock of `lab`, waiting at most `timeout` seconds; `waiting` hears once, after
     /// a second, who holds it.
     public init(lab: String, timeout: Double = 120, waiting: (String) -> Void = { _ in }) throws(Failure) {
-        guard TopologyParser.isValidLabName(lab) else { throw Failure(description: "'\(lab)' is not a lab name") }
+        guard TopologyParser.isValidInstanceName(lab) else { throw Failure(description: "'\(lab)' is not a lab name") }
         let path = "\(LabState.directory)/\(lab).lock"
         self.path = path
         try? FileManager.default.createDirectory(atPath: LabState.directory, withIntermediateDirectories: true)

@@ -24,6 +24,24 @@ public struct LabState: Codable, Sendable, Equatable {
     public var identities: [String: NetworkNamespace.Identity]
     /// The lab's service supervisor, for `status` (`down` ends it by its cgroup, not this PID).
     public var supervisor: Int32?
+    /// In a multi-host lab: the file's lab name, this share's host and its underlay address.
+    public var lab: String?
+    public var host: String?
+    public var hostAddress: String?
+    /// The topology file's digest when `up` read it (`TopologyDigest`).
+    public var digest: String?
+    /// The stitched links of this share: the local end, its VNI and the peer host.
+    public var stitches: [StitchRecord] = []
+
+    /// One stitched link end on this host.
+    public struct StitchRecord: Codable, Sendable, Equatable {
+        public var node: String
+        public var interface: String
+        public var vni: UInt32
+        public var peerHost: String
+        public var peerAddress: String
+        public var peer: String
+    }
 
     /// A proxy running in a node of the lab.
     public struct ProxyRecord: Codable, Sendable, Equatable {
@@ -51,6 +69,7 @@ public struct LabState: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case name, file, namespaces, processes, created, complete, proxies, upID = "up_id", identities, supervisor
+        case lab, host, hostAddress = "host_address", digest, stitches
     }
 
     public init(from decoder: any Decoder) throws {
@@ -67,6 +86,11 @@ public struct LabState: Codable, Sendable, Equatable {
         upID = try c.decodeIfPresent(String.self, forKey: .upID) ?? ""
         identities = try c.decodeIfPresent([String: NetworkNamespace.Identity].self, forKey: .identities) ?? [:]
         supervisor = try c.decodeIfPresent(Int32.self, forKey: .supervisor)
+        lab = try c.decodeIfPresent(String.self, forKey: .lab)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        hostAddress = try c.decodeIfPresent(String.self, forKey: .hostAddress)
+        digest = try c.decodeIfPresent(String.self, forKey: .digest)
+        stitches = try c.decodeIfPresent([StitchRecord].self, forKey: .stitches) ?? []
     }
 
     /// The lab's own directory, for its logs: `down` removes it whole.

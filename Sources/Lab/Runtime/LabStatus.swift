@@ -1,3 +1,4 @@
+import Foundation
 import Netlink
 import Proxy
 #if canImport(Glibc)
@@ -45,9 +46,26 @@ public struct LabStatus: Codable, Sendable {
         public var services: [ServiceStatus] = []
     }
 
+    /// A stitched link's end on this host (a lab over several hosts).
+    public struct StitchStatus: Codable, Sendable {
+        public var node: String
+        public var interface: String
+        public var vni: UInt32
+        public var peerHost: String
+        public var peerAddress: String
+        /// The other end, `NODE:IFACE` on the peer host.
+        public var peer: String
+        /// Packets that arrived on it from the peer host: 0 means the stitch does not work (yet).
+        public var receivedPackets: UInt64?
+    }
+
     public var name: String
     public var file: String
     public var complete: Bool
+    /// In a lab over several hosts: this share's host, and the digest of the file it was built from.
+    public var host: String?
+    public var digest: String?
+    public var stitches: [StitchStatus] = []
     public var nodes: [NodeStatus]
     /// PIDs the lab started that are still running.
     public var processes: [Int32]
@@ -101,13 +119,37 @@ public struct LabStatus: Codable, Sendable {
             nodes.append(full)
         }
         let alive = (state?.processes ?? []).filter { $0 > 1 && kill($0, 0) == 0 }
-        return LabStatus(name: name, file: state?.file ?? "", complete: state?.complete ?? false, nodes: nodes,
-                         processes: alive)
+        var status = LabStatus(name: name, file: state?.file ?? "", complete: state?.complete ?? false, host: state?.host,
+                               digest: state?.digest, nodes: nodes, processes: alive)
+        status.stitches = (state?.stitches ?? []).map { record in
+            let namespace = NetworkNamespace(Topology.namespaceName(lab: name, node: record.node))
+            let received = try? namespace.run { Self.receivedPackets(record.interface) }
+            return StitchStatus(node: record.node, interface: record.interface, vni: record.vni, peerHost: record.peerHost,
+                                peerAddress: record.peerAddress, peer: record.peer, receivedPackets: received ?? nil)
+        }
+        return status
+    }
+
+    /// Packets `interface` of the calling thread's network namespace received
+    /// (/proc/thread-self/net/dev: the thread's namespace, not the process's).
+    static func receivedPackets(_ interface: String) -> UInt64? {
+        for line in (readSmallFile("/proc/thread-self/net/dev") ?? "").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == interface else { continue }
+            let fields = parts[1].split(separator: " ")
+            return fields.count > 1 ? UInt64(fields[1]) : nil
+        }
+        return nil
     }
 
     /// A readable table, one block per node.
     public var table: String {
         var lines = ["lab \(name)" + (file.isEmpty ? "" : " (\(file))") + (complete ? "" : "  [incomplete: run netlab down]")]
+        if let host { lines.append("host \(host), file digest \(digest ?? "?")") }
+        for stitch in stitches {
+            let received = stitch.receivedPackets.map { $0 > 0 ? "\($0) packets in" : "nothing received yet" } ?? "not there"
+            lines.append("stitch \(stitch.node):\(stitch.interface) vni \(stitch.vni) <-> \(stitch.peer) on \(stitch.peerHost) (\(stitch.peerAddress)): \(received)")
+        }
         for node in nodes {
             lines.append("")
             var header = "node \(node.name)"

@@ -35,7 +35,7 @@ public enum LabTeardown {
     static func downLocked(_ lab: String) -> Report {
         var report = Report(namespaces: 0, processes: 0)
         // The name becomes paths below, removed recursively: never `..` or anything like it.
-        guard TopologyParser.isValidLabName(lab) else { return report }
+        guard TopologyParser.isValidInstanceName(lab) else { return report }
         let state = LabState.load(lab)
         var names = Set(NetworkNamespace.all().filter { $0.hasPrefix(lab + ".") })
         names.formUnion(state?.namespaces ?? [])

@@ -1,3 +1,4 @@
+import Foundation
 import ConfigFile
 import Netlink
 import Packet
@@ -10,7 +11,13 @@ public typealias TopologyErrors = ConfigErrors
 /// A lab as a topology file describes it, validated: nodes (network namespaces), their
 /// interfaces, the veth links between them, routes, sysctls and commands.
 public struct Topology: Sendable, Equatable {
+    /// What the lab's namespaces, state and cgroups are named after: the file's `name`, or for
+    /// one host's share of a multi-host lab, `NAME@HOST`.
     public var name: String
+    /// The file's `name`.
+    public var lab: String
+    /// The host whose share this is (nil: the whole lab, on one machine).
+    public var host: String?
     /// The file it came from.
     public var file: String
     /// Sorted by name.
@@ -18,7 +25,71 @@ public struct Topology: Sendable, Equatable {
     public var links: [Link]
     /// `[[checks]]`, in file order.
     public var checks: [Check] = []
+    /// `[hosts.NAME]`, sorted by name; empty for a lab on one machine.
+    public var hosts: [LabHost] = []
+    public var stitch = StitchSettings()
+    /// Links between hosts, with their VNIs (empty unless `hosts`).
+    public var stitches: [Stitch] = []
+    /// In a host's share: the other hosts' nodes, whose names every node resolves too.
+    public var remoteNodes: [Node] = []
 
+    public init(name: String, file: String, nodes: [Node], links: [Link]) {
+        self.name = name
+        self.lab = name
+        self.file = file
+        self.nodes = nodes
+        self.links = links
+    }
+
+    /// A locally administered unicast MAC derived from `key` (FNV-1a).
+    static func stableMAC(_ key: String) -> MACAddress? {
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 1_099_511_628_211
+        }
+        let bytes = (0..<5).map { String(format: "%02x", UInt8(truncatingIfNeeded: hash >> (8 * UInt64($0)))) }
+        return MACAddress((["02"] + bytes).joined(separator: ":"))
+    }
+
+    /// The host with that name.
+    public func host(named name: String) -> LabHost? { hosts.first { $0.name == name } }
+
+    /// What `host` builds: its nodes (a stitched link's end becomes a vxlan device towards the
+    /// other host), the links between them, and the checks that run in them; named
+    /// `LAB@HOST`, so that two hosts' shares on one machine never collide.
+    public func share(for host: String) -> Topology {
+        var share = Topology(name: "\(lab)@\(host)", file: file, nodes: [], links: [])
+        share.lab = lab
+        share.host = host
+        share.hosts = hosts
+        share.stitch = stitch
+        share.stitches = stitches.filter { $0.hosts.a.name == host || $0.hosts.b.name == host }
+        share.remoteNodes = nodes.filter { $0.host != host }
+        let local = Set(nodes.filter { $0.host == host }.map(\.name))
+        share.links = links.filter { local.contains($0.a.node) && local.contains($0.b.node) }
+        share.checks = checks.filter { local.contains($0.node) }
+        share.nodes = nodes.filter { local.contains($0.name) }.map { node in
+            var node = node
+            for index in node.interfaces.indices {
+                guard case let .veth(peerNode, _) = node.interfaces[index].kind, !local.contains(peerNode),
+                      let stitch = share.stitches.first(where: { $0.link.a == Endpoint(node: node.name, interface: node.interfaces[index].name)
+                                                                 || $0.link.b == Endpoint(node: node.name, interface: node.interfaces[index].name) })
+                else { continue }
+                let mine = stitch.link.a.node == node.name ? stitch.hosts.a : stitch.hosts.b
+                let theirs = stitch.link.a.node == node.name ? stitch.hosts.b : stitch.hosts.a
+                var vxlan = LinkRequest.VXLAN(vni: stitch.vni, remote: theirs.address, local: mine.address, port: stitch.port(in: self))
+                vxlan.learning = true
+                node.interfaces[index].kind = .stitch(vxlan)
+                node.interfaces[index].mtu = node.interfaces[index].mtu ?? stitch.mtu
+                // The same MAC every time it is made: a share taken down and brought back keeps
+                // its neighbours' ARP entries for it valid on the other hosts.
+                node.interfaces[index].mac = node.interfaces[index].mac ?? Self.stableMAC("\(lab)/\(node.name)/\(node.interfaces[index].name)")
+            }
+            return node
+        }
+        return share
+    }
     /// The namespace of a node: `LAB.NODE`. The dot cannot appear in lab or node names, so
     /// one lab's prefix never matches another lab's namespaces.
     public static func namespaceName(lab: String, node: String) -> String { "\(lab).\(node)" }
@@ -44,6 +115,8 @@ public struct Node: Sendable, Equatable {
     public var execTimeout: Double = 60
     /// `[nodes.N.proxy]`: a VXLAN proxy `netlab up` starts in the node and supervises.
     public var proxy: ProxyConfiguration?
+    /// The host it runs on (`host`), in a multi-host lab.
+    public var host: String?
     /// The name the node's own UTS namespace gives it (`hostname`; by default the node's name).
     public var hostname: String = ""
     /// Namespaces beyond net and UTS.
@@ -70,7 +143,7 @@ public struct Node: Sendable, Equatable {
         lhs.name == rhs.name && lhs.interfaces == rhs.interfaces && lhs.routes == rhs.routes && lhs.exec == rhs.exec && lhs.execTimeout == rhs.execTimeout && lhs.proxy == rhs.proxy
             && lhs.sysctls.map(\.key) == rhs.sysctls.map(\.key) && lhs.sysctls.map(\.value) == rhs.sysctls.map(\.value)
             && lhs.hostname == rhs.hostname && lhs.isolation == rhs.isolation && lhs.limits == rhs.limits
-            && lhs.files == rhs.files && lhs.services == rhs.services
+            && lhs.files == rhs.files && lhs.services == rhs.services && lhs.host == rhs.host
     }
 
     /// Every address of the node's interfaces, in interface order (for the lab's hosts files).
@@ -88,6 +161,9 @@ public struct Interface: Sendable, Equatable {
         case macvlan(parent: String, mode: LinkRequest.MacvlanMode)
         case vlan(parent: String, id: UInt16, qinq: Bool)
         case vxlan(LinkRequest.VXLAN)
+        /// A link's end on this host whose other end is on another host: a vxlan device made
+        /// from netlab's own network namespace (the underlay's) straight into the node.
+        case stitch(LinkRequest.VXLAN)
         case dummy
         case tun
         case tap
@@ -117,6 +193,7 @@ public struct Interface: Sendable, Equatable {
         case .macvlan: "macvlan"
         case .vlan: "vlan"
         case .vxlan: "vxlan"
+        case .stitch: "stitch"
         case .dummy: "dummy"
         case .tun: "tun"
         case .tap: "tap"
@@ -141,10 +218,18 @@ public struct Interface: Sendable, Equatable {
     }
 }
 
-/// A veth link between two nodes' interfaces.
+/// A veth link between two nodes' interfaces (stitched over VXLAN when they are on two hosts).
 public struct Link: Sendable, Equatable {
     public var a: Endpoint
     public var b: Endpoint
+    /// `vni`: the VNI of the stitch, when the two ends are on different hosts.
+    public var vni: UInt32?
+
+    public init(a: Endpoint, b: Endpoint, vni: UInt32? = nil) {
+        self.a = a
+        self.b = b
+        self.vni = vni
+    }
 }
 
 /// `NODE:INTERFACE`

@@ -42,7 +42,7 @@ public struct TopologyParser {
 
     public mutating func parse() throws(TopologyErrors) -> Topology {
         let root = try ConfigReader.table(text, file: file)
-        checkKeys(root, [], allowed: ["name", "nodes", "links", "checks"])
+        checkKeys(root, [], allowed: ["name", "nodes", "links", "checks", "hosts", "stitch"])
         let name = string(root, "name", []) ?? ""
         if root["name"] == nil {
             fail([], "the lab needs a `name` (letters, digits and '-', up to 32)")
@@ -85,6 +85,8 @@ public struct TopologyParser {
 
         nodes = resolve(nodes: nodes, links: links)
         checkServices(nodes)
+        let hosts = parseHosts(root)
+        let stitch = parseStitch(root)
         var checks: [Check] = []
         for (table, path) in reader.tables(root, "checks", []) {
             if let check = parseCheck(table, path, nodes: nodes) { checks.append(check) }
@@ -92,13 +94,17 @@ public struct TopologyParser {
         try reader.check()
         var topology = Topology(name: name, file: file, nodes: nodes, links: links)
         topology.checks = checks
+        topology.hosts = hosts
+        topology.stitch = stitch
+        topology.stitches = stitches(nodes: nodes, links: links, hosts: hosts, settings: stitch)
+        try reader.check()
         return topology
     }
 
     // MARK: Nodes
 
     mutating func parseNode(_ name: String, _ t: TOMLTable, _ path: [String]) -> Node {
-        checkKeys(t, path, allowed: ["sysctls", "forwarding", "exec", "exec_timeout", "routes", "interfaces", "proxy"] + Self.containerKeys)
+        checkKeys(t, path, allowed: ["sysctls", "forwarding", "exec", "exec_timeout", "routes", "interfaces", "proxy", "host"] + Self.containerKeys)
         var proxy: ProxyConfiguration?
         if let table = table(t, "proxy", path) {
             proxy = ProxyConfigurationParser.parse(table, at: path + ["proxy"], reader: &reader)
@@ -160,6 +166,7 @@ public struct TopologyParser {
             fail(path + ["proxy", "tun", "name"], "\(proxy.tun.name) is also an interface of node \(name)")
         }
         var node = Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec, execTimeout: execTimeout, proxy: proxy)
+        node.host = string(t, "host", path)
         parseContainer(into: &node, t, path)
         return node
     }
@@ -336,7 +343,8 @@ public struct TopologyParser {
     // MARK: Links
 
     mutating func parseLink(_ t: TOMLTable, _ path: [String]) -> Link? {
-        checkKeys(t, path, allowed: ["endpoints"])
+        checkKeys(t, path, allowed: ["endpoints", "vni"])
+        let vni = int(t, "vni", path, range: 1...0xFF_FFFF).map(UInt32.init)
         guard let endpoints = stringArray(t, "endpoints", path) else {
             fail(path, "a link needs `endpoints = [\"NODE:IFACE\", \"NODE:IFACE\"]`")
             return nil
@@ -356,7 +364,7 @@ public struct TopologyParser {
             parsed.append(Endpoint(node: String(parts[0]), interface: String(parts[1])))
         }
         if parsed[0] == parsed[1] { fail(path + ["endpoints"], "both ends are \(parsed[0])") }
-        return Link(a: parsed[0], b: parsed[1])
+        return Link(a: parsed[0], b: parsed[1], vni: vni)
     }
 
     // MARK: Cross-checks
@@ -482,7 +490,7 @@ public struct TopologyParser {
     private static func rank(_ interface: Interface) -> Int {
         switch interface.kind {
         case .existing: 0
-        case .veth, .dummy, .tun, .tap: 1
+        case .veth, .dummy, .tun, .tap, .stitch: 1
         case .bridge: 2
         case .macvlan, .vlan: 3
         case .vxlan: 4
@@ -509,6 +517,16 @@ public struct TopologyParser {
     /// names become paths (/run/netlab/NAME, the cgroup netlab/NAME) and namespace prefixes, so
     /// every command checks them before using them: `..` must never be one.
     public static func isValidLabName(_ name: String) -> Bool { isValidName(name, extra: "-", maxLength: 32) }
+
+    /// Whether `name` names a running lab: a lab's name, or one host's share of one, `LAB@HOST`.
+    public static func isValidInstanceName(_ name: String) -> Bool {
+        let parts = name.split(separator: "@", omittingEmptySubsequences: false).map(String.init)
+        switch parts.count {
+        case 1: return isValidLabName(parts[0])
+        case 2: return isValidLabName(parts[0]) && isValidNodeName(parts[1])
+        default: return false
+        }
+    }
 
     /// Whether `name` may name a node: as a lab, and '_' too.
     public static func isValidNodeName(_ name: String) -> Bool { isValidName(name, extra: "-_", maxLength: 32) }

@@ -35,6 +35,11 @@ struct UpCommand: ParsableCommand {
     var host: String?
 
     func run() throws {
+        // First: probing the kernel makes /run/netns shared here, which would hide the problem.
+        if !check, let problem = HostSelection.mountNamespaceProblem() {
+            StandardOutput.error("up: \(problem)")
+            throw ExitCode(1)
+        }
         let whole = try loadTopology(file, kernel: KernelSupport.current)
         let topology: Topology
         do {
@@ -46,10 +51,6 @@ struct UpCommand: ParsableCommand {
         if check {
             print("\(file): ok (\(plural(topology.nodes.count, "node")), \(plural(topology.links.count, "link")))")
             return
-        }
-        if let problem = HostSelection.mountNamespaceProblem() {
-            StandardOutput.error("up: \(problem)")
-            throw ExitCode(1)
         }
         if topology.host != nil {
             StandardOutput.error("netlab: \(file) digest \(TopologyDigest.of(file: file) ?? "?"): host \(topology.host ?? "")'s share, "
@@ -160,6 +161,13 @@ struct StatusCommand: ParsableCommand {
             print("no labs are up")
         } else {
             print(statuses.map(\.table).joined(separator: "\n\n"))
+        }
+        // Shares of one lab that run here from different versions of its file.
+        let shares = (lab == nil ? statuses : LabState.all().compactMap { LabStatus.read($0) }).filter { $0.host != nil }
+        let labs = Dictionary(grouping: shares) { String($0.name.prefix { $0 != "@" }) }
+        for (name, group) in labs.sorted(by: { $0.key < $1.key }) where Set(group.map { $0.digest ?? "?" }).count > 1 {
+            StandardOutput.error("warning: the hosts of lab \(name) run different versions of its file: "
+                                 + group.map { "\($0.host ?? "?") \($0.digest ?? "?")" }.joined(separator: ", "))
         }
     }
 }

@@ -25,10 +25,11 @@ struct LabCommandTests {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], input: String? = nil) throws -> Result {
+    /// Runs netlab (or `program`, with `prefix` before the arguments) and collects its output.
+    static func run(_ arguments: [String], input: String? = nil, program: String? = nil, prefix: [String] = []) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: netlab)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: program ?? netlab)
+        process.arguments = prefix + arguments
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -17,13 +17,13 @@ struct LabServiceTests {
 
     static func statuses(_ name: String) -> [ServiceStatus] { ServiceStatus.load(lab: name) }
 
-    static func waitFor(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    static func waitFor(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if condition() { return true }
+            if try condition() { return true }
             usleep(50_000)
         }
-        return condition()
+        return try condition()
     }
 
     @Test("services start in order: one comes after another's readiness, across nodes; up returns once all are ready; logs show their output")

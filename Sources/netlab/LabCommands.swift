@@ -40,7 +40,8 @@ struct UpCommand: ParsableCommand {
             StandardOutput.error("up: \(problem)")
             throw ExitCode(1)
         }
-        let whole = try loadTopology(file, kernel: KernelSupport.current)
+        var whole = try loadTopology(file, kernel: nil)
+        if whole.needsKernelProbe { whole = try loadTopology(file, kernel: KernelSupport.current) }
         let topology: Topology
         do {
             topology = try HostSelection.share(of: whole, host: host)

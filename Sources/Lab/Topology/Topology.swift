@@ -52,6 +52,22 @@ public struct Topology: Sendable, Equatable {
         return MACAddress((["02"] + bytes).joined(separator: ":"))
     }
 
+    /// Whether the lab uses a feature some kernels lack (dummy links, 802.1Q, bridge VLAN
+    /// filtering, netem, tbf): only then is the kernel probed (`KernelSupport`), which makes and
+    /// deletes a scratch namespace, and whose teardown the kernel does in the background while
+    /// the lab is being built.
+    public var needsKernelProbe: Bool {
+        nodes.contains { node in
+            node.interfaces.contains { interface in
+                switch interface.kind {
+                case .dummy, .vlan: return true
+                case let .bridge(_, filtering): return filtering || interface.impairment != nil
+                default: return interface.impairment != nil
+                }
+            }
+        }
+    }
+
     /// The host with that name.
     public func host(named name: String) -> LabHost? { hosts.first { $0.name == name } }
 

@@ -10,6 +10,7 @@ import PackageDescription
 /// - `Netlink`, `Tun`: links, addresses, routes and namespaces through libnl; TUN devices.
 /// - `ConfigFile`, `Lab`: TOML topologies with line-numbered errors; building labs.
 /// - `Proxy`: the VXLAN forwarding daemon (workers, control socket, metrics, captures).
+/// - `Web`: `netlab web`, the running labs live in a browser (SwiftNIO, server-sent events).
 /// - `netlab`: the command-line tool.
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -73,10 +74,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift),
+        .target(
+            name: "Web",
+            dependencies: [
+                "Lab", "Capture", "Decode", "Netlink", "Packet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift),
         .executableTarget(
             name: "netlab",
             dependencies: [
-                "Packet", "Capture", "Decode", "Lab", "Netlink", "Proxy", "ConfigFile",
+                "Packet", "Capture", "Decode", "Lab", "Netlink", "Proxy", "ConfigFile", "Web",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -12,5 +12,5 @@ struct Netlab: ParsableCommand {
               netlab decode capture.pcap --json       # JSON Lines, one object per packet
               netlab decode capture.pcap udp port 4789 --count 10
             """,
-        subcommands: [UpCommand.self, DownCommand.self, StatusCommand.self, ExecCommand.self, ShellCommand.self, LogsCommand.self, ServiceCommand.self, CheckCommand.self, PlanCommand.self, ImpairCommand.self, CaptureCommand.self, GraphCommand.self, DecodeCommand.self, ProxyCommand.self, SuperviseCommand.self, NodeInitCommand.self])
+        subcommands: [UpCommand.self, DownCommand.self, StatusCommand.self, ExecCommand.self, ShellCommand.self, LogsCommand.self, ServiceCommand.self, CheckCommand.self, PlanCommand.self, WebCommand.self, ImpairCommand.self, CaptureCommand.self, GraphCommand.self, DecodeCommand.self, ProxyCommand.self, SuperviseCommand.self, NodeInitCommand.self])
 }

@@ -66,6 +66,8 @@ public struct LabStatus: Codable, Sendable {
     public var host: String?
     public var digest: String?
     public var stitches: [StitchStatus] = []
+    /// The veth links between the nodes, as the topology file has them (`NODE:IFACE` pairs).
+    public var links: [[String]] = []
     public var nodes: [NodeStatus]
     /// PIDs the lab started that are still running.
     public var processes: [Int32]
@@ -121,6 +123,10 @@ public struct LabStatus: Codable, Sendable {
         let alive = (state?.processes ?? []).filter { $0 > 1 && kill($0, 0) == 0 }
         var status = LabStatus(name: name, file: state?.file ?? "", complete: state?.complete ?? false, host: state?.host,
                                digest: state?.digest, nodes: nodes, processes: alive)
+        if let file = state?.file, var topology = try? TopologyParser.load(path: file) {
+            if let host = state?.host { topology = topology.share(for: host) }
+            status.links = topology.links.map { [$0.a.description, $0.b.description] }
+        }
         status.stitches = (state?.stitches ?? []).map { record in
             let namespace = NetworkNamespace(Topology.namespaceName(lab: name, node: record.node))
             let received = try? namespace.run { Self.receivedPackets(record.interface) }

@@ -172,6 +172,10 @@ final class WebHandler: ChannelInboundHandler, @unchecked Sendable {
                         var line = out.drainString()
                         if line.hasSuffix("\n") { line.removeLast() }
                         Self.send(event: Data(line.utf8), on: channel)
+                        // The frame itself, for the page's "download pcap": another event type, so
+                        // every default event stays a line of the decode contract.
+                        let frame = "\(live.linkType.pcapValue) " + Data(packet.bytes).base64EncodedString()
+                        Self.send(event: Data(frame.utf8), on: channel, type: "raw")
                     }
                 }
             } catch let error as WebError {
@@ -215,8 +219,9 @@ final class WebHandler: ChannelInboundHandler, @unchecked Sendable {
         channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)), promise: nil)
     }
 
-    static func send(event data: Data, on channel: any Channel) {
-        var buffer = ByteBuffer(string: "data: ")
+    static func send(event data: Data, on channel: any Channel, type: String? = nil) {
+        var buffer = ByteBuffer(string: type.map { "event: \($0)\n" } ?? "")
+        buffer.writeString("data: ")
         buffer.writeBytes(data)
         buffer.writeString("\n\n")
         channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)

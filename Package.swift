@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "LabTests", dependencies: ["Lab", "Netlink", "Packet", "Proxy"],
             swiftSettings: strictSwift),
-        .testTarget(name: "WebTests", dependencies: ["Web", "Lab", "Netlink"], swiftSettings: strictSwift),
+        .testTarget(name: "WebTests", dependencies: ["Web", "Lab", "Netlink"], exclude: ["Browser"], swiftSettings: strictSwift),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "ConfigFile", "Packet", "Netlink"], swiftSettings: strictSwift),
         .testTarget(name: "TunTests", dependencies: ["Tun", "Netlink", "Packet"], swiftSettings: strictSwift),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "Packet"], swiftSettings: strictSwift),

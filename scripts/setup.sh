@@ -3,9 +3,10 @@
 # when something is missing. Run as root.
 set -euo pipefail
 #   curl: the container and Kubernetes labs' checks; nftables, conntrack: kube-proxy's service
-#   lab; bird2: BGP in the Calico lab (its daemons run inside lab nodes, never on the machine).
+#   lab; bird2: BGP in the Calico lab (its daemons run inside lab nodes, never on the machine);
+#   chromium: the tests of netlab web's page, in a real (headless) browser.
 packages=(libpcap-dev libnl-3-dev libnl-route-3-dev pkg-config iproute2 tcpdump iputils-ping python3 bc
-          curl nftables conntrack bird2)
+          curl nftables conntrack bird2 chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

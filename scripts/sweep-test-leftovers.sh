@@ -4,7 +4,7 @@
 # names carry a test prefix and the PID of a process that no longer exists. Anything whose PID
 # is alive, or that has no test prefix, is left alone.
 set -uo pipefail
-pattern='^(nlt|nlk|tnt|tno|tnp|tnq|tnb|tnm|tnr|tnh|tnc|tnu|tns)([0-9]+)|^nlt(lab|cmd|tun)([0-9]+)-|^netlab-probe-([0-9]+)$'
+pattern='^(nlt|nlk|tnt|tno|tnp|tnq|tnb|tnm|tnr|tnh|tnc|tnu|tns|nltweb)([0-9]+)|^nlt(lab|cmd|tun)([0-9]+)-|^netlab-probe-([0-9]+)$'
 cd "$(dirname "$0")/.."
 netlab=.build/debug/netlab
 for state in /run/netlab/*.json; do

@@ -59,7 +59,7 @@ enum WebPage {
 const params = new URLSearchParams(location.hash.slice(1));
 const token = new URLSearchParams(location.search).get("token");
 const withToken = (url) => token ? url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : url;
-let current = params.get("lab"), status = null, stats = null, capture = null, paused = false, shown = [], raw = [];
+let current = params.get("lab"), drawn = null, status = null, stats = null, capture = null, paused = false, shown = [], raw = [];
 
 async function getJSON(url) {
   const response = await fetch(withToken(url));
@@ -81,12 +81,13 @@ async function refreshLabs() {
     item.onclick = () => select(lab.name);
     list.appendChild(item);
   }
+  if (current && !labs.some((lab) => lab.name === current)) clearLab();
   if (!current && labs.length) select(labs[0].name);
-  if (current && !labs.some((lab) => lab.name === current)) { clearLab(); if (labs.length) select(labs[0].name); }
+  else if (current && drawn !== current) select(current);
 }
 
 function clearLab() {
-  current = null; status = null;
+  current = null; drawn = null; status = null;
   if (stats) { stats.close(); stats = null; }
   closeCapture();
   document.getElementById("svg").innerHTML = "";
@@ -95,9 +96,9 @@ function clearLab() {
 
 async function select(name) {
   if (stats) { stats.close(); stats = null; }
-  current = name;
+  current = name; drawn = name;
   for (const item of document.querySelectorAll(".lab")) item.classList.toggle("selected", item.dataset.lab === name);
-  try { status = await getJSON("/api/labs/" + encodeURIComponent(name)); } catch (e) { return; }
+  try { status = await getJSON("/api/labs/" + encodeURIComponent(name)); } catch (e) { drawn = null; return; }
   draw(status);
   stats = new EventSource(withToken(`/api/labs/${encodeURIComponent(name)}/stats`));
   stats.onmessage = (event) => live(JSON.parse(event.data));

@@ -77,6 +77,11 @@ public struct LinkInfo: Sendable, Equatable {
     /// Packets the link dropped on transmit (a TUN device: its queue was full) and on receive.
     public var transmitDropped: UInt64 = 0
     public var receiveDropped: UInt64 = 0
+    /// Counters since the link was made.
+    public var receivedPackets: UInt64 = 0
+    public var transmittedPackets: UInt64 = 0
+    public var receivedBytes: UInt64 = 0
+    public var transmittedBytes: UInt64 = 0
 }
 
 /// One address as the kernel reports it.

@@ -195,7 +195,11 @@ public final class RouteSocket {
                 mac: rtnl_link_get_addr(link).flatMap { Self.text($0) },
                 alias: rtnl_link_get_ifalias(link).map { String(cString: $0) },
                 transmitDropped: rtnl_link_get_stat(link, RTNL_LINK_TX_DROPPED),
-                receiveDropped: rtnl_link_get_stat(link, RTNL_LINK_RX_DROPPED)))
+                receiveDropped: rtnl_link_get_stat(link, RTNL_LINK_RX_DROPPED),
+                receivedPackets: rtnl_link_get_stat(link, RTNL_LINK_RX_PACKETS),
+                transmittedPackets: rtnl_link_get_stat(link, RTNL_LINK_TX_PACKETS),
+                receivedBytes: rtnl_link_get_stat(link, RTNL_LINK_RX_BYTES),
+                transmittedBytes: rtnl_link_get_stat(link, RTNL_LINK_TX_BYTES)))
             object = nl_cache_get_next(current)
         }
         return result.sorted { $0.index < $1.index }

@@ -111,12 +111,12 @@ final class WebHandler: ChannelInboundHandler, @unchecked Sendable {
         let task = channel.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
             Self.work.async {
                 let sample = sampler.sample(lab: lab)
-                guard let before = previous.withLock({ old -> InterfaceSampler.Sample? in
+                // The first event says which interfaces there are (at rest) without waiting a second.
+                let before = previous.withLock { old -> InterfaceSampler.Sample in
                     defer { old = sample }
-                    return old
-                }) else { return }
-                let event: [String: Any] = ["lab": lab, "time": sample.time, "nodes": InterfaceSampler.rates(from: before, to: sample)]
-                guard let data = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys]) else { return }
+                    return old ?? sample
+                }
+                let data = Data(InterfaceSampler.event(lab: lab, from: before, to: sample).utf8)
                 // A client that does not read misses seconds; nothing piles up for it.
                 if channel.isWritable { Self.send(event: data, on: channel) }
             }

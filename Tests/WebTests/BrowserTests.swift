@@ -5,12 +5,12 @@ import Testing
 
 /// The page in a real browser (headless Chromium, driven through the DevTools protocol by
 /// Browser/drive.py): every node drawn, a ping's rate on its link, its packets in the capture
-/// panel, a bad filter's error. Screenshots of each state go to .build/test-artifacts/.
-@Suite("Web page in Chromium", .serialized,
-       .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is not installed (scripts/setup.sh installs it)"))
-struct BrowserTests {
-    @Test("the lab drawn, a ping's traffic on its link, its packets in the capture panel, a bad filter's error")
-    func page() throws {
+/// panel, a bad filter's error. Screenshots of each state go to .build/test-artifacts/. Part of
+/// the web server's suite, whose tests share a lab name and a port and so run one at a time.
+extension WebServerTests {
+    @Test("in Chromium: the lab drawn, a ping's traffic on its link, its packets in the capture panel, a bad filter's error",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is not installed (scripts/setup.sh installs it)"))
+    func pageInBrowser() throws {
         let (server, port) = try WebServerTests.startCLI()
         defer { server.terminate(); server.waitUntilExit() }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -35,6 +35,8 @@ struct WebServerTests {
 
     static func get(_ port: Int, _ path: String, headers: [String: String] = [:]) throws -> (status: Int, body: String) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        // A connection per request: a pooled one may be one the server already closed.
+        request.setValue("close", forHTTPHeaderField: "Connection")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: (Int, String) = (0, "")

@@ -243,6 +243,13 @@ int cshim_spawn(const char *file, char *const argv[], char *const envp[], const 
     args.exit_signal = SIGCHLD;
     if (cgroup_fd >= 0) args.cgroup = (uint64_t)cgroup_fd;
     long pid = syscall(SYS_clone3, &args, sizeof args);
+    int join = 0;
+    if (pid < 0 && (errno == ENOSYS || errno == EINVAL || errno == E2BIG)) {
+        // A kernel before 5.7 (no CLONE_INTO_CGROUP) or 5.3 (no clone3): fork, and let the child
+        // move itself into the cgroup before it execs.
+        join = cgroup_fd >= 0;
+        pid = fork();
+    }
     if (pid < 0) {
         int error = errno;
         close(report[0]);
@@ -250,6 +257,16 @@ int cshim_spawn(const char *file, char *const argv[], char *const envp[], const 
         return error;
     }
     if (pid == 0) {
+        if (join) {
+            char digits[16];
+            int n = 0;
+            for (pid_t self = getpid(); self > 0 && n < 15; self /= 10) digits[n++] = (char)('0' + self % 10);
+            char text[16];
+            for (int i = 0; i < n; i++) text[i] = digits[n - 1 - i];
+            int procs = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+            if (procs < 0 || write(procs, text, (size_t)n) != n) goto failed;
+            close(procs);
+        }
         // The child: one thread, a copy of a multithreaded parent. Only async-signal-safe calls.
         sigset_t none;
         sigemptyset(&none);
@@ -275,6 +292,7 @@ int cshim_spawn(const char *file, char *const argv[], char *const envp[], const 
     close(report[1]);
     int error = 0;
     ssize_t n;
+    // After a plain fork the parent did not wait for the exec: the report pipe's end does.
     do { n = read(report[0], &error, sizeof error); } while (n < 0 && errno == EINTR);
     close(report[0]);
     if (n == (ssize_t)sizeof error) {

@@ -228,10 +228,6 @@ int cshim_peer_credentials(int fd, int *pid, unsigned int *uid, unsigned int *gi
     return 0;
 }
 
-int cshim_spawn_close_from(posix_spawn_file_actions_t *actions, int fd) {
-    return posix_spawn_file_actions_addclosefrom_np(actions, fd);
-}
-
 int cshim_spawn(const char *file, char *const argv[], char *const envp[], const int *fds, int nfds,
                 int cgroup_fd, int new_session, int *pid_out) {
     int report[2];

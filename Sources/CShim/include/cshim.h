@@ -63,9 +63,6 @@ int cshim_set_dont_fragment(int fd, int ipv6);
 /// Returns the MTU or -errno.
 int cshim_path_mtu(int fd, int ipv6);
 
-/// Adds "close every descriptor from `fd` up" to spawn file actions (glibc's
-/// posix_spawn_file_actions_addclosefrom_np), so a child inherits only what it is given.
-int cshim_spawn_close_from(posix_spawn_file_actions_t *actions, int fd);
 
 /// Starts `file` (PATH searched) with `argv` and `envp` as a child whose descriptors 0..nfds-1
 /// are `fds` (nothing else of the parent's), no signal blocked, in a new session if asked, and,

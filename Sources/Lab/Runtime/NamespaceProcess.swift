@@ -7,7 +7,7 @@ import Glibc
 
 /// Starts programs inside a network namespace.
 ///
-/// A child made by `posix_spawn` takes the namespaces of the thread that spawned it, so the
+/// A child made by `cshim_spawn` (clone3) takes the namespaces of the thread that spawned it, so the
 /// spawn happens on a thread that has entered the namespace; no `ip netns exec` in between.
 public enum NamespaceProcess {
     /// Spawns `arguments` (PATH is searched) inside `namespace` with this process's standard

@@ -31,11 +31,11 @@ public struct StitchSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// What VXLAN over IPv4 adds: outer Ethernet, IPv4, UDP and VXLAN headers.
-    public static let overhead = 50
+    /// What VXLAN adds: outer Ethernet, IP (20 bytes for IPv4, 40 for IPv6), UDP and VXLAN headers.
+    public static func overhead(ipv6: Bool) -> Int { ipv6 ? 70 : 50 }
 
-    /// The largest MTU a stitched link may have.
-    public var linkMTU: Int { underlayMTU - Self.overhead }
+    /// The largest MTU a stitched link over this family of underlay may have.
+    public func linkMTU(ipv6: Bool) -> Int { underlayMTU - Self.overhead(ipv6: ipv6) }
 }
 
 /// A link whose two ends are on different hosts, as both hosts build it.
@@ -65,8 +65,4 @@ public struct Stitch: Sendable, Equatable {
 
     static let derivedBase: UInt32 = 1 << 20
     static let derivedRange: UInt32 = 0xE0_0000
-}
-
-extension Stitch {
-    func port(in topology: Topology) -> UInt16 { topology.stitch.port }
 }

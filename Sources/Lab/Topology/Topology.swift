@@ -94,8 +94,7 @@ public struct Topology: Sendable, Equatable {
                 else { continue }
                 let mine = stitch.link.a.node == node.name ? stitch.hosts.a : stitch.hosts.b
                 let theirs = stitch.link.a.node == node.name ? stitch.hosts.b : stitch.hosts.a
-                var vxlan = LinkRequest.VXLAN(vni: stitch.vni, remote: theirs.address, local: mine.address, port: stitch.port(in: self))
-                vxlan.learning = true
+                let vxlan = LinkRequest.VXLAN(vni: stitch.vni, remote: theirs.address, local: mine.address, port: self.stitch.port)
                 node.interfaces[index].kind = .stitch(vxlan)
                 node.interfaces[index].mtu = node.interfaces[index].mtu ?? stitch.mtu
                 // The same MAC every time it is made: a share taken down and brought back keeps

@@ -92,13 +92,14 @@ extension TopologyParser {
             if a.address.isIPv6 != b.address.isIPv6 {
                 fail(path + ["endpoints"], "hosts \(a.name) and \(b.name) have addresses of different families")
             }
-            var mtu = settings.linkMTU
+            let largest = settings.linkMTU(ipv6: a.address.isIPv6)
+            var mtu = largest
             for end in [link.a, link.b] {
                 guard let node = nodes.first(where: { $0.name == end.node }), let interface = node.interface(named: end.interface),
                       let declared = interface.mtu else { continue }
-                if declared > settings.linkMTU {
+                if declared > largest {
                     fail(["nodes", end.node, "interfaces", end.interface, "mtu"],
-                         "\(end) is stitched over VXLAN between \(a.name) and \(b.name): its MTU is at most \(settings.linkMTU) (underlay \(settings.underlayMTU) less \(StitchSettings.overhead))")
+                         "\(end) is stitched over VXLAN between \(a.name) and \(b.name): its MTU is at most \(largest) (underlay \(settings.underlayMTU) less \(StitchSettings.overhead(ipv6: a.address.isIPv6)))")
                 }
                 mtu = min(mtu, declared)
             }

@@ -4,8 +4,8 @@
 # with 1 and 2 queues, with and without virtio-net offloads, beside a plain veth pair, in one run.
 #   bench/tun.sh [SECONDS]           (default 5 per measurement)
 # Modes: plain (no virtio header: one packet per read and write), offload (GSO super-packets
-# pass through whole), and gro (super-packets split into MTU segments with GSOSplitter, then
-# coalesced again with TCPCoalescer before the write: the path a tunnel takes).
+# pass through whole), and gro (the Tun queue cuts super-packets into MTU segments as it reads,
+# and merges runs again as it writes: the path a tunnel takes).
 # Last line:  offload speed-up: R    (TCP throughput in gro mode / plain, 1 queue)
 set -euo pipefail
 cd "$(dirname "$0")/.."

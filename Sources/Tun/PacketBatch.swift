@@ -21,8 +21,8 @@ public final class PacketBatch {
     let virtio: UnsafeMutableBufferPointer<VirtioNetHeader>
 
     /// - Parameters:
-    ///   - headroom: at least `VirtioNetHeader.length`; 64 leaves room for outer Ethernet,
-    ///     IPv6, UDP and VXLAN headers.
+    ///   - headroom: at least 10 (a virtio-net header is read there); 64 leaves room for
+    ///     outer Ethernet, IPv6, UDP and VXLAN headers.
     public init(capacity: Int = 64, headroom: Int = 96, maximumPacketSize: Int = 65_535) {
         self.capacity = max(capacity, 1)
         self.headroom = max(headroom, VirtioNetHeader.length)
@@ -54,12 +54,28 @@ public final class PacketBatch {
 
     public func length(_ i: Int) -> Int { lengths[i] }
 
-    /// The virtio-net header read with packet `i` (all zero without IFF_VNET_HDR).
-    public func virtioHeader(_ i: Int) -> VirtioNetHeader { virtio[i] }
+    /// Packet `i` as a GSO super-packet, when it is one (read by `TunQueue.readSuperPackets`
+    /// from a device with offloads): the plan for cutting it into segments. nil for a plain
+    /// packet; throws when its offload header describes nothing the packet could be cut by.
+    public func superPacket(_ i: Int) throws(GSOSplitter.Failure) -> SuperPacket? {
+        let header = virtio[i]
+        guard header.gsoType != .none, header.gsoSize > 0 else { return nil }
+        return try SuperPacket(packet(i), header: header)
+    }
+
+    /// The virtio-net header read with packet `i` (all zero for a plain packet).
+    func virtioHeader(_ i: Int) -> VirtioNetHeader { virtio[i] }
 
     /// Records packet `i` as `length` bytes at the slot's headroom, and the batch as holding
     /// at least `i + 1` packets.
-    public func setLength(_ length: Int, of i: Int, virtio header: VirtioNetHeader = VirtioNetHeader()) {
+    public func setLength(_ length: Int, of i: Int) {
+        setLength(length, of: i, offload: VirtioNetHeader())
+    }
+
+    /// Records packet `i` as a super-packet `header` describes (or a plain packet, for an
+    /// empty header): how a stand-in for a device fills a batch as a TUN device with offloads
+    /// would.
+    public func setLength(_ length: Int, of i: Int, offload header: VirtioNetHeader) {
         precondition(length >= 0 && length <= maximumPacketSize)
         lengths[i] = length
         virtio[i] = header

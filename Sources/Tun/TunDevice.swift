@@ -20,7 +20,8 @@ public final class TunDevice {
         public var mode: Mode
         /// Number of queues (file descriptors); more than one sets IFF_MULTI_QUEUE.
         public var queues: Int
-        /// Offloads to ask for; empty turns IFF_VNET_HDR off altogether.
+        /// Offloads to ask for (TUN only); empty turns IFF_VNET_HDR off altogether. Callers see
+        /// none of it: the queues cut and merge super-packets themselves.
         public var offloads: TunOffloads
         public var persistent: Bool
         public var owner: uid_t?
@@ -50,6 +51,11 @@ public final class TunDevice {
     /// Creates the device, or attaches to an existing one of the same name and flags.
     public init(_ configuration: Configuration) throws(TunError) {
         guard configuration.name.utf8.count <= 15 else { throw .nameTooLong(name: configuration.name) }
+        // A TAP device's super-packets start with an Ethernet header, which the segmenting and
+        // coalescing here (IP packets) do not read.
+        guard configuration.mode == .tun || configuration.offloads.isEmpty else {
+            throw .invalid(name: configuration.name, detail: "offloads are for TUN devices, not TAP")
+        }
         let count = max(configuration.queues, 1)
         let vnet = !configuration.offloads.isEmpty
         var name = configuration.name
@@ -77,7 +83,7 @@ public final class TunDevice {
             } else if vnet {
                 _ = cshim_tun_set_offload(fd, accepted.rawValue)
             }
-            queues.append(TunQueue(descriptor: fd, index: index, virtioHeader: vnet, mode: configuration.mode))
+            queues.append(TunQueue(descriptor: fd, index: index, virtioHeader: vnet, offloads: accepted, mode: configuration.mode))
         }
         self.name = name
         self.mode = configuration.mode

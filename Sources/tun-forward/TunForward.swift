@@ -8,9 +8,9 @@ import Tun
 /// The forwarder of bench/tun.sh and the Tun tests: a TUN device `tunfw` in each namespace
 /// (10.99.0.1/24 in A, 10.99.0.2/24 in B), and one thread per queue and direction copying
 /// packets across. With --offload the devices get virtio-net offloads and GSO super-packets
-/// pass through whole (their virtio header with them); with --split as well, each
-/// super-packet is cut into MTU-sized segments first, and with --gro those segments are
-/// coalesced again before the write, as a tunnel does with segments it receives. Prints "ready" once traffic can flow;
+/// pass through whole; with --split as well, the Tun queue cuts each super-packet into
+/// MTU-sized segments as it reads, and with --gro the queue merges those segments again as it
+/// writes, as a tunnel does with segments it receives. Prints "ready" once traffic can flow;
 /// SIGINT or SIGTERM stops it, removes both devices and prints the counters.
 @main
 enum TunForward {
@@ -122,6 +122,11 @@ final class Counters: @unchecked Sendable {
 }
 
 /// One direction of one queue pair, on its own thread; buffers are made once.
+///
+/// The three modes are the three ways to use the Tun library: `--offload` alone passes
+/// super-packets through whole (`readSuperPackets` and `write(batch)`); `--split` reads plain
+/// segments (`read(into:)`, the queue cuts them) and writes each alone; `--gro` as well writes
+/// them through `enqueue`/`flush`, which merges each run into one super-packet again.
 struct Direction: @unchecked Sendable {
     let source: TunQueue
     let destination: TunQueue
@@ -131,49 +136,27 @@ struct Direction: @unchecked Sendable {
     let counters: Counters
 
     func run() {
-        var coalescer = TCPCoalescer()
         let batch = PacketBatch(capacity: 64)
-        let segmentSize = 1600
-        let segments = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * segmentSize, alignment: 64)
-        let lengths = UnsafeMutableBufferPointer<Int>.allocate(capacity: 64)
-        defer {
-            segments.deallocate()
-            lengths.deallocate()
-        }
         var packets = 0
         var superPackets = 0
-        var pieces = 0
+        var segments = 0
         while !poller.isStopped {
             _ = poller.wait(milliseconds: 500)
-            guard let n = try? source.read(into: batch), n > 0 else { continue }
-            for i in 0..<n {
-                packets += 1
-                let header = batch.virtioHeader(i)
-                if header.gsoType != .none { superPackets += 1 }
-                if split, header.gsoType != .none || header.needsChecksum,
-                   let count = try? GSOSplitter.split(batch.packet(i), header: header, into: segments,
-                                                       slotSize: segmentSize, lengths: lengths)
-                {
-                    for s in 0..<count {
-                        let bytes = UnsafeRawBufferPointer(rebasing: segments[(s * segmentSize)..<(s * segmentSize + lengths[s])])
-                        if gro {
-                            if !coalescer.append(bytes) {
-                                coalescer.finish { packet, header in try? destination.write(packet, virtio: header) }
-                                _ = coalescer.append(bytes)
-                            }
-                        } else {
-                            try? destination.write(bytes, virtio: VirtioNetHeader())
-                        }
-                    }
-                    pieces += count
+            if split {
+                guard let n = try? source.read(into: batch), n > 0 else { continue }
+                segments += n
+                if gro {
+                    try? destination.write(batch)
                 } else {
-                    coalescer.finish { packet, header in try? destination.write(packet, virtio: header) }
-                    try? destination.write(batch.packet(i), virtio: header)
+                    for i in 0..<n { try? destination.write(batch.packet(i)) }
                 }
+            } else {
+                guard let n = try? source.readSuperPackets(into: batch), n > 0 else { continue }
+                packets += n
+                for i in 0..<n where (try? batch.superPacket(i)) != nil { superPackets += 1 }
+                try? destination.write(batch)
             }
-            // The end of a batch ends every run: nothing waits for the next wake-up.
-            coalescer.finish { packet, header in try? destination.write(packet, virtio: header) }
         }
-        counters.add(packets: packets, superPackets: superPackets, segments: pieces)
+        counters.add(packets: packets, superPackets: superPackets, segments: segments)
     }
 }

@@ -73,7 +73,7 @@ struct ProxyEngineNeighborTests {
         let decision = slot.withUnsafeMutableBytes { s in
             reply.withUnsafeMutableBytes { r in engine.egress(slot: s, packetOffset: 128, length: packet.count, reply: r) }
         }
-        guard case let .send(_, start, _, _) = decision else { return (decision, nil) }
+        guard case let .send(_, _, start, _) = decision else { return (decision, nil) }
         return (decision, slot.withUnsafeBytes { MACAddress($0, at: start + 8) })
     }
 

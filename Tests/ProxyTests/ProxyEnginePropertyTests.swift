@@ -65,7 +65,7 @@ struct ProxyEnginePropertyTests {
             let egress = slot.withUnsafeMutableBytes { s in
                 reply.withUnsafeMutableBytes { engine.egress(slot: s, packetOffset: 64, length: length, reply: $0) }
             }
-            if case let .send(_, start, sent, _) = egress { #expect(start >= 0 && start + sent <= slot.count) }
+            if case let .send(_, _, start, sent) = egress { #expect(start >= 0 && start + sent <= slot.count) }
             decisions += 1
         }
         #expect(decisions == 100_000)

@@ -4,19 +4,18 @@ import Packet
 import Testing
 import Tun
 
-/// With offloads on, a TCP transfer through a TUN device arrives as GSO super-packets; split,
-/// every segment carries valid checksums, and the stream reassembles to the bytes sent.
+/// With offloads on, a TCP transfer through a TUN device arrives as GSO super-packets, which the
+/// queue cuts into valid segments as it reads and merges again as they are written; the stream
+/// reassembles to the bytes sent. The caller sees plain packets only.
 @Suite("TUN offloads", .serialized)
 struct TunOffloadTests {
     final class Tally: @unchecked Sendable {
         let lock = NSLock()
-        var superPackets = 0
         var segments = 0
         var badSegments: [String] = []
         var largest = 0
-        func record(super isSuper: Bool, segments count: Int, largest size: Int, bad: [String]) {
+        func record(segments count: Int, largest size: Int, bad: [String]) {
             lock.lock()
-            if isSuper { superPackets += 1 }
             segments += count
             largest = max(largest, size)
             badSegments += bad
@@ -39,7 +38,7 @@ struct TunOffloadTests {
         return found
     }
 
-    @Test("a TCP transfer arrives as super-packets whose split segments are valid and reassemble")
+    @Test("a TCP transfer is read as valid segments cut from super-packets, merged again on write, and reassembles")
     func tcpTransfer() throws {
         let prefix = "tno\(getpid())"
         let a = try NetworkNamespace.create("\(prefix)a")
@@ -68,39 +67,30 @@ struct TunOffloadTests {
         let backward = try TunPoller([deviceB.queues[0]])
         let boxA = Box(deviceA)
         let boxB = Box(deviceB)
+        // A to B: segments as the queue cuts them, merged again on B's queue as they are written.
         let forwardThread = Thread {
             let batch = PacketBatch(capacity: 32)
-            let slots = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1600, alignment: 64)
-            let lengths = UnsafeMutableBufferPointer<Int>.allocate(capacity: 64)
-            defer { slots.deallocate(); lengths.deallocate() }
             while !forward.isStopped {
                 _ = forward.wait(milliseconds: 200)
-                guard let n = try? boxA.value.queues[0].read(into: batch) else { continue }
+                guard let n = try? boxA.value.queues[0].read(into: batch), n > 0 else { continue }
+                var bad: [String] = []
+                var largest = 0
                 for i in 0..<n {
-                    let header = batch.virtioHeader(i)
-                    guard let count = try? GSOSplitter.split(batch.packet(i), header: header, into: slots,
-                                                              slotSize: 1600, lengths: lengths) else {
-                        tally.record(super: false, segments: 0, largest: 0, bad: ["split failed"])
-                        continue
-                    }
-                    var bad: [String] = []
-                    var largest = 0
-                    for s in 0..<count {
-                        let segment = UnsafeRawBufferPointer(rebasing: slots[(s * 1600)..<(s * 1600 + lengths[s])])
-                        bad += Self.problems(segment)
-                        largest = max(largest, segment.count)
-                        try? boxB.value.queues[0].write(segment, virtio: VirtioNetHeader())
-                    }
-                    tally.record(super: header.gsoType != .none, segments: count, largest: largest, bad: bad)
+                    bad += Self.problems(batch.packet(i))
+                    largest = max(largest, batch.length(i))
+                    try? boxB.value.queues[0].enqueue(batch.packet(i))
                 }
+                try? boxB.value.queues[0].flush()
+                tally.record(segments: n, largest: largest, bad: bad)
             }
         }
+        // B to A (the ACKs): super-packets, if any, passed through whole.
         let backwardThread = Thread {
             let batch = PacketBatch(capacity: 32)
             while !backward.isStopped {
                 _ = backward.wait(milliseconds: 200)
-                guard let n = try? boxB.value.queues[0].read(into: batch) else { continue }
-                for i in 0..<n { try? boxA.value.queues[0].write(batch.packet(i), virtio: batch.virtioHeader(i)) }
+                guard (try? boxB.value.queues[0].readSuperPackets(into: batch)) != nil else { continue }
+                try? boxA.value.queues[0].write(batch)
             }
         }
         forwardThread.start()
@@ -149,8 +139,14 @@ struct TunOffloadTests {
         #expect(!expected.isEmpty && got == expected, "sent \(expected) got \(got)")
         tally.lock.lock()
         defer { tally.lock.unlock() }
-        #expect(tally.superPackets > 0, "no GSO super-packets were read")
-        #expect(tally.segments > tally.superPackets)
+        forward.stop()
+        backward.stop()
+        while !forwardThread.isFinished || !backwardThread.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        let superPackets = deviceA.queues[0].superPacketsRead
+        #expect(superPackets > 0, "no GSO super-packets were read")
+        #expect(tally.segments > superPackets, "the queue handed out \(tally.segments) segments for \(superPackets) super-packets")
+        #expect(deviceB.queues[0].superPacketsWritten > 0, "no run of segments was merged on the way in")
+        #expect(deviceA.queues[0].malformedReads == 0)
         #expect(tally.badSegments.isEmpty, "\(tally.badSegments.prefix(5))")
         #expect(tally.largest <= 1500)
     }

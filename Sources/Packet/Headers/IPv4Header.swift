@@ -123,4 +123,22 @@ public struct IPv4Header {
         buffer.setU8(ttl, at: 8)
         buffer.setU16(InternetChecksum.update(old, old: oldWord, new: newWord), at: 10)
     }
+
+    /// Sets the total length and identification of the header at the start of `buffer` and
+    /// sums its checksum again: what each segment cut from a super-packet needs.
+    @inlinable
+    public static func rewrite(in buffer: UnsafeMutableRawBufferPointer, totalLength: Int, identification: UInt16) throws(PacketError) {
+        guard buffer.count >= minimumLength else {
+            throw PacketError(.ipv4, .truncated(needed: minimumLength, available: buffer.count))
+        }
+        let headerLength = Int(buffer[0] & 0x0F) * 4
+        guard headerLength >= minimumLength, headerLength <= buffer.count else {
+            throw PacketError(.ipv4, .truncated(needed: headerLength, available: buffer.count))
+        }
+        guard (headerLength...0xFFFF).contains(totalLength) else { throw PacketError(.ipv4, .valueOutOfRange(totalLength)) }
+        buffer.setU16(UInt16(totalLength), at: 2)
+        buffer.setU16(identification, at: 4)
+        buffer.setU16(0, at: 10)
+        buffer.setU16(InternetChecksum.of(UnsafeRawBufferPointer(rebasing: buffer[..<headerLength])), at: 10)
+    }
 }

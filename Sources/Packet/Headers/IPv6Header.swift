@@ -65,4 +65,12 @@ public struct IPv6Header {
         destination.write(to: buffer, at: 24)
         return length
     }
+
+    /// Sets the payload length of the header at the start of `buffer`.
+    @inlinable
+    public static func setPayloadLength(_ payloadLength: Int, in buffer: UnsafeMutableRawBufferPointer) throws(PacketError) {
+        guard buffer.count >= length else { throw PacketError(.ipv6, .truncated(needed: length, available: buffer.count)) }
+        guard (0...0xFFFF).contains(payloadLength) else { throw PacketError(.ipv6, .valueOutOfRange(payloadLength)) }
+        buffer.setU16(UInt16(payloadLength), at: 4)
+    }
 }

@@ -90,4 +90,13 @@ public struct TCPHeader {
         sum.add(UnsafeRawBufferPointer(rebasing: buffer[..<segmentLength]))
         buffer.setU16(sum.value, at: 16)
     }
+
+    /// Sets the sequence number and flags of the header at the start of `buffer` (at least
+    /// `minimumLength` bytes); the checksum is left for `fillChecksum`.
+    @inlinable
+    public static func rewrite(in buffer: UnsafeMutableRawBufferPointer, sequenceNumber: UInt32, flags: Flags) {
+        guard buffer.count >= minimumLength else { return }
+        buffer.setU32(sequenceNumber, at: 4)
+        buffer.setU8(flags.rawValue, at: 13)
+    }
 }

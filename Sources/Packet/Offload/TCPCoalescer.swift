@@ -35,15 +35,15 @@ public struct TCPCoalescer: ~Copyable {
               packet.u32(shape.ip + 4) == nextSequence,
               Self.sameFlow(UnsafeRawBufferPointer(buffer), packet, ipLength: ipLength, headerLength: headerLength)
         else { return false }
-        let flags = packet[shape.ip + 13]
-        guard flags & 0x27 == 0 else { return false }  // FIN, SYN, RST, URG
+        let flags = TCPHeader.Flags(rawValue: packet[shape.ip + 13])
+        guard flags.isDisjoint(with: [.fin, .syn, .rst, .urg]) else { return false }
         UnsafeMutableRawBufferPointer(rebasing: buffer[length..<(length + payload)])
             .copyMemory(from: UnsafeRawBufferPointer(rebasing: packet[shape.headers...]))
         length += payload
         segments += 1
         nextSequence &+= UInt32(payload)
-        if flags & 0x08 != 0 { buffer[ipLength + 13] |= 0x08 }  // carry PSH to the super-packet
-        closed = payload < gsoSize || flags & 0x08 != 0
+        if flags.contains(.psh) { buffer[ipLength + 13] |= TCPHeader.Flags.psh.rawValue }  // carry PSH to the super-packet
+        closed = payload < gsoSize || flags.contains(.psh)
         return true
     }
 
@@ -82,8 +82,8 @@ public struct TCPCoalescer: ~Copyable {
         headerLength = shape.headers
         gsoSize = packet.count - shape.headers
         nextSequence = packet.u32(shape.ip + 4) &+ UInt32(gsoSize)
-        let flags = packet[shape.ip + 13]
-        closed = gsoSize == 0 || flags & 0x2F != 0  // SYN, FIN, RST, URG, PSH end a run at once
+        let flags = TCPHeader.Flags(rawValue: packet[shape.ip + 13])
+        closed = gsoSize == 0 || !flags.isDisjoint(with: [.syn, .fin, .rst, .urg, .psh])  // each ends a run at once
         return true
     }
 

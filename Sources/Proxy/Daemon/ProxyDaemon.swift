@@ -104,7 +104,7 @@ public final class ProxyDaemon: @unchecked Sendable {
             for i in 0..<workerCount {
                 made.append(try ProxyWorker(index: i, queue: device.queues[i], socket: receivers[i], senders: senders,
                                             configuration: configuration, mtu: pathMTU, neighbors: neighbors, paths: paths,
-                                            recorder: recorder, offloads: device.offloads))
+                                            recorder: recorder))
             }
             workers = made
         } catch {

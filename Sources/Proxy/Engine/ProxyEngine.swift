@@ -25,9 +25,10 @@ public final class ProxyEngine {
 
     /// What to do with a packet read from the TUN device.
     public enum Egress: Equatable, Sendable {
-        /// Send the VXLAN payload at `start..<start+length` of the slot to peer `peer`, from
-        /// the outer UDP source port `flowHash` picks (RFC 7348 section 5).
-        case send(peer: Int, start: Int, length: Int, flowHash: UInt32)
+        /// Send the VXLAN payload at `start..<start+length` of the slot to peer `peer`, at
+        /// `endpoint`. The caller picks the outer UDP source port from the inner flow's hash
+        /// (RFC 7348 section 5): it has the flow key already.
+        case send(peer: Int, endpoint: SocketEndpoint, start: Int, length: Int)
         /// Write the ICMP message in the reply buffer back to the TUN device.
         case tooBig(length: Int)
         /// Send the ARP/NDP request in the reply buffer to peer `peer`, and hold the packet
@@ -357,13 +358,8 @@ public final class ProxyEngine {
         reply: UnsafeMutableRawBufferPointer
     ) -> Egress {
         let packet = UnsafeRawBufferPointer(rebasing: slot[packetOffset..<(packetOffset + length)])
-        guard let first = packet.first else { return .drop(.malformed) }
-        let destination: IPAddress
-        switch first >> 4 {
-        case 4 where packet.count >= 20: destination = .v4(IPv4Address(packet, at: 16))
-        case 6 where packet.count >= 40: destination = .v6(IPv6Address(packet, at: 24))
-        default: return .drop(.malformed)
-        }
+        guard let shape = IPPacketShape(packet) else { return .drop(.malformed) }
+        let destination = shape.destination
         let peer = route(to: destination)
         guard peer >= 0 else { return .drop(.noRoute) }
         let mtu = pathMTUs[peer]
@@ -400,8 +396,7 @@ public final class ProxyEngine {
         } catch {
             return .drop(.malformed)
         }
-        let hash = FlowKey(packet: packet)?.stableHash ?? 0
-        return .send(peer: peer, start: start, length: headers + length, flowHash: hash)
+        return .send(peer: peer, endpoint: configuration.peers[peer].endpoint, start: start, length: headers + length)
     }
 
     /// The MAC of a group destination, which is never resolved: IPv4 multicast (RFC 1112 6.4),

@@ -18,36 +18,26 @@ public struct FlowKey: Hashable, Sendable {
     /// packet is too short to have one. Ports are read only from a first (or unfragmented)
     /// TCP/UDP packet.
     public init?(packet p: UnsafeRawBufferPointer) {
-        guard let first = p.first else { return nil }
-        var transport = 0
-        switch first >> 4 {
-        case 4:
-            guard p.count >= 20 else { return nil }
-            isIPv6 = false
-            sourceHigh = 0
-            destinationHigh = 0
-            sourceLow = UInt64(IPv4Address(p, at: 12).rawValue)
-            destinationLow = UInt64(IPv4Address(p, at: 16).rawValue)
-            protocolNumber = p[9]
-            let fragment = UInt16(p[6]) << 8 | UInt16(p[7])
-            transport = fragment & 0x1FFF == 0 ? Int(first & 0x0F) * 4 : 0
-        case 6:
-            guard p.count >= 40 else { return nil }
-            isIPv6 = true
-            let source = IPv6Address(p, at: 8)
-            let destination = IPv6Address(p, at: 24)
+        guard let shape = IPPacketShape(p) else { return nil }
+        self.init(shape)
+    }
+
+    /// The key of a packet whose shape was read already.
+    public init(_ shape: IPPacketShape) {
+        isIPv6 = shape.isIPv6
+        switch (shape.source, shape.destination) {
+        case let (.v6(source), .v6(destination)):
             (sourceHigh, sourceLow, destinationHigh, destinationLow) = (source.high, source.low, destination.high, destination.low)
-            protocolNumber = p[6]
-            transport = 40
+        case let (.v4(source), .v4(destination)):
+            (sourceHigh, sourceLow) = (0, UInt64(source.rawValue))
+            (destinationHigh, destinationLow) = (0, UInt64(destination.rawValue))
         default:
-            return nil
+            (sourceHigh, sourceLow, destinationHigh, destinationLow) = (0, 0, 0, 0)
         }
-        sourcePort = 0
-        destinationPort = 0
-        if transport > 0, protocolNumber == IPProtocol.tcp || protocolNumber == IPProtocol.udp, p.count >= transport + 4 {
-            sourcePort = UInt16(p[transport]) << 8 | UInt16(p[transport + 1])
-            destinationPort = UInt16(p[transport + 2]) << 8 | UInt16(p[transport + 3])
-        }
+        protocolNumber = shape.protocolNumber
+        let ports = shape.ports
+        sourcePort = ports?.source ?? 0
+        destinationPort = ports?.destination ?? 0
     }
 
     /// A well-mixed 32-bit hash, the same in every process (unlike `hashValue`): it picks the

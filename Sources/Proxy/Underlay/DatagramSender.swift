@@ -41,7 +41,8 @@ public final class DatagramSender {
     private let vectorsPerSocket = 256
     /// Datagrams one GSO message gathers (the kernel's UDP_MAX_SEGMENTS is 64 on older kernels).
     private let segmentsPerMessage = 64
-    /// UDP payload one GSO message may carry.
+    /// UDP payload one GSO message may carry: the one 64 KiB limit of the proxy's sends (an
+    /// IP datagram's length is 16 bits), less room for the headers.
     private let bytesPerMessage = 65_000
     private let vectors: UnsafeMutablePointer<iovec>
     private let vectorCounts: UnsafeMutablePointer<UInt32>
@@ -99,10 +100,27 @@ public final class DatagramSender {
         peerNameLengths = endpoints.map { $0.address.isIPv6 ? UInt32(MemoryLayout<sockaddr_in6>.size) : UInt32(MemoryLayout<sockaddr_in>.size) }
     }
 
-    /// Queues `datagram` for peer `peer` from the socket of `flowHash`; `segmentSize` > 0 sends
-    /// it as UDP GSO, cut into datagrams of that size by the kernel.
+    /// Queues `datagram` for peer `peer` from the socket of `flowHash`. With `segmentSize` > 0
+    /// it is a run of datagrams of that size laid end to end (the last may be shorter), sent
+    /// as UDP GSO: cut here into messages the kernel takes (at most `segmentsPerMessage`
+    /// datagrams and `bytesPerMessage` bytes each), and by the kernel into the datagrams.
     public func enqueue(_ datagram: UnsafeRawBufferPointer, peer: Int, flowHash: UInt32, segmentSize: Int = 0) {
         let socket = Int(flowHash % UInt32(sockets.count))
+        guard segmentSize > 0, datagram.count > segmentSize else {
+            enqueueMessage(datagram, peer: peer, socket: socket, segmentSize: 0)
+            return
+        }
+        let perMessage = max(1, min(segmentsPerMessage, bytesPerMessage / segmentSize)) * segmentSize
+        var offset = 0
+        while offset < datagram.count {
+            let end = min(offset + perMessage, datagram.count)
+            let message = UnsafeRawBufferPointer(rebasing: datagram[offset..<end])
+            enqueueMessage(message, peer: peer, socket: socket, segmentSize: message.count > segmentSize ? segmentSize : 0)
+            offset = end
+        }
+    }
+
+    private func enqueueMessage(_ datagram: UnsafeRawBufferPointer, peer: Int, socket: Int, segmentSize: Int) {
         let vector = iovec(iov_base: UnsafeMutableRawPointer(mutating: datagram.baseAddress), iov_len: datagram.count)
         if segmentSize == 0, extendRun(of: socket, with: vector, peer: peer) { return }
         if counts[socket] == perSocket || vectorsUsed[socket] == vectorsPerSocket { flush(socket) }

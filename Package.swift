@@ -54,7 +54,6 @@ let package = Package(
             name: "Proxy",
             dependencies: [
                 "ConfigFile", "Packet", "Tun", "Netlink", "Capture", "CShim",
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -69,8 +68,7 @@ let package = Package(
         .target(
             name: "Lab",
             dependencies: [
-                "ConfigFile", "Proxy", "Netlink", "Packet", "Capture", "Decode", "CShim",
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                "ConfigFile", "Proxy", "Netlink", "Packet", "CShim",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift),

@@ -18,10 +18,11 @@ public struct ConfigReader {
         self.map = SourceMap(text)
     }
 
-    /// Parses `text` as TOML; a syntax error is thrown with its line.
-    public static func table(_ text: String, file: String) throws(ConfigErrors) -> TOMLTable {
+    /// Parses `text` as TOML; a syntax error is thrown with its line. The root table's path is
+    /// empty.
+    public static func table(_ text: String, file: String) throws(ConfigErrors) -> ConfigTable {
         do {
-            return try TOMLTable(string: text)
+            return ConfigTable(try TOMLTable(string: text), path: [])
         } catch let error as TOMLParseError {
             throw ConfigErrors(errors: [ConfigError(file: file, line: error.source.begin.line, key: "",
                                                     message: "TOML syntax: \(error.description)")])
@@ -42,53 +43,54 @@ public struct ConfigReader {
         if !errors.isEmpty { throw ConfigErrors(errors: errors.sorted { $0.line < $1.line }) }
     }
 
-    public mutating func checkKeys(_ t: TOMLTable, _ path: [String], allowed: [String]) {
+    /// Records every key of `t` that is not `allowed`.
+    public mutating func checkKeys(_ t: ConfigTable, allowed: [String]) {
         for key in t.keys where !allowed.contains(key) {
-            fail(path + [key], "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
+            fail(t.path + [key], "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
         }
     }
 
-    public mutating func string(_ t: TOMLTable, _ key: String, _ path: [String]) -> String? {
+    public mutating func string(_ t: ConfigTable, _ key: String) -> String? {
         guard let value = t[key] else { return nil }
         guard let s = value.string else {
-            fail(path + [key], "must be a string, not \(value.type)")
+            fail(value.path, "must be a string, not \(value.typeName)")
             return nil
         }
         return s
     }
 
-    public mutating func bool(_ t: TOMLTable, _ key: String, _ path: [String]) -> Bool? {
+    public mutating func bool(_ t: ConfigTable, _ key: String) -> Bool? {
         guard let value = t[key] else { return nil }
         guard let b = value.bool else {
-            fail(path + [key], "must be true or false, not \(value.type)")
+            fail(value.path, "must be true or false, not \(value.typeName)")
             return nil
         }
         return b
     }
 
-    public mutating func int(_ t: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) -> Int? {
+    public mutating func int(_ t: ConfigTable, _ key: String, range: ClosedRange<Int>) -> Int? {
         guard let value = t[key] else { return nil }
         guard let i = value.int else {
-            fail(path + [key], "must be an integer, not \(value.type)")
+            fail(value.path, "must be an integer, not \(value.typeName)")
             return nil
         }
         guard range.contains(i) else {
-            fail(path + [key], "\(i) is out of range \(range.lowerBound)-\(range.upperBound)")
+            fail(value.path, "\(i) is out of range \(range.lowerBound)-\(range.upperBound)")
             return nil
         }
         return i
     }
 
-    public mutating func intArray(_ t: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) -> [Int]? {
+    public mutating func intArray(_ t: ConfigTable, _ key: String, range: ClosedRange<Int>) -> [Int]? {
         guard let value = t[key] else { return nil }
         guard let array = value.array else {
-            fail(path + [key], "must be an array of integers")
+            fail(value.path, "must be an array of integers")
             return nil
         }
         var result: [Int] = []
         for element in array {
             guard let i = element.int, range.contains(i) else {
-                fail(path + [key], "every value must be an integer in \(range.lowerBound)-\(range.upperBound)")
+                fail(value.path, "every value must be an integer in \(range.lowerBound)-\(range.upperBound)")
                 return nil
             }
             result.append(i)
@@ -96,16 +98,16 @@ public struct ConfigReader {
         return result
     }
 
-    public mutating func stringArray(_ t: TOMLTable, _ key: String, _ path: [String]) -> [String]? {
+    public mutating func stringArray(_ t: ConfigTable, _ key: String) -> [String]? {
         guard let value = t[key] else { return nil }
         guard let array = value.array else {
-            fail(path + [key], "must be an array of strings, not \(value.type)")
+            fail(value.path, "must be an array of strings, not \(value.typeName)")
             return nil
         }
         var result: [String] = []
         for element in array {
             guard let s = element.string else {
-                fail(path + [key], "every element must be a string")
+                fail(value.path, "every element must be a string")
                 return nil
             }
             result.append(s)
@@ -113,26 +115,26 @@ public struct ConfigReader {
         return result
     }
 
-    public mutating func table(_ t: TOMLTable, _ key: String, _ path: [String]) -> TOMLTable? {
+    /// The table at `key`, its path extended by the key.
+    public mutating func table(_ t: ConfigTable, _ key: String) -> ConfigTable? {
         guard let value = t[key] else { return nil }
         guard let table = value.table else {
-            fail(path + [key], "must be a table, not \(value.type)")
+            fail(value.path, "must be a table, not \(value.typeName)")
             return nil
         }
         return table
     }
 
-    /// An array of tables (`[[peers]]`): each element with its path, or a problem.
-    public mutating func tables(_ t: TOMLTable, _ key: String, _ path: [String]) -> [(TOMLTable, [String])] {
+    /// An array of tables (`[[peers]]`): each element at its index's path, or a problem.
+    public mutating func tables(_ t: ConfigTable, _ key: String) -> [ConfigTable] {
         guard let value = t[key] else { return [] }
         guard let array = value.array else {
-            fail(path + [key], "must be an array of tables ([[\(key)]])")
+            fail(value.path, "must be an array of tables ([[\(key)]])")
             return []
         }
-        var result: [(TOMLTable, [String])] = []
-        for (index, element) in array.enumerated() {
-            let elementPath = path + [key, "\(index)"]
-            if let table = element.table { result.append((table, elementPath)) } else { fail(elementPath, "must be a table") }
+        var result: [ConfigTable] = []
+        for element in array {
+            if let table = element.table { result.append(table) } else { fail(element.path, "must be a table") }
         }
         return result
     }

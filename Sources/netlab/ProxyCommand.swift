@@ -74,7 +74,7 @@ struct ProxyRunCommand: ParsableCommand {
     private func load() throws(ConfigErrors) -> ProxyConfiguration {
         var configuration: ProxyConfiguration
         if let topology, let node {
-            configuration = try ProxyConfigurationParser.load(topology: topology, node: node)
+            configuration = try NodeProxyConfiguration.load(topology: topology, node: node)
         } else {
             configuration = try ProxyConfigurationParser.load(path: config ?? "")
         }

@@ -69,10 +69,11 @@ struct NetlinkTests {
             return (try socket.links(), try socket.addresses(), try socket.routes())
         }
         let eth0 = try #require(links.first { $0.name == "eth0" })
-        #expect(eth0.kind == "veth" && eth0.mtu == 1400 && eth0.isUp && eth0.mac == "02:00:00:00:aa:01")
-        #expect(addresses.contains { $0.prefix == "10.77.0.1/24" })
-        #expect(addresses.contains { $0.prefix == "fd00:77::1/64" })
-        #expect(routes.contains { $0.destination == "10.78.0.0/16" && $0.gateway == "10.77.0.2" })
+        #expect(eth0.kind == .veth && eth0.mtu == 1400 && eth0.isUp && eth0.mac == MACAddress("02:00:00:00:aa:01"))
+        #expect(eth0.operationalState == .up && eth0.hasCarrier)
+        #expect(addresses.contains { $0.prefix == IPPrefix("10.77.0.1/24") })
+        #expect(addresses.contains { $0.prefix == IPPrefix("fd00:77::1/64") })
+        #expect(routes.contains { $0.destination == IPPrefix("10.78.0.0/16") && $0.gateway == IPAddress("10.77.0.2") })
     }
 
     @Test("bridge with a port, macvlan on a veth, vxlan on an underlay")
@@ -93,10 +94,11 @@ struct NetlinkTests {
             }
             return try socket.links()
         }
-        func kind(_ name: String) -> String? { links.first { $0.name == name }?.kind }
-        #expect(kind("br0") == "bridge")
-        #expect(kind("mv0") == "macvlan")
-        #expect(kind("vx0") == "vxlan")
+        func kind(_ name: String) -> LinkKind? { links.first { $0.name == name }?.kind }
+        #expect(kind("br0") == .bridge)
+        #expect(kind("mv0") == .macvlan)
+        #expect(kind("vx0") == .vxlan)
+        #expect(kind("lo") == nil)
         let bridgeIndex = links.first { $0.name == "br0" }?.index
         #expect(links.first { $0.name == "p0" }?.masterIndex == bridgeIndex)
         let details = try Shell.run(["ip", "-n", ns.name, "-d", "link", "show"])
@@ -114,8 +116,8 @@ struct NetlinkTests {
             try socket.add(LinkRequest(name: "d0.100", kind: .vlan(parent: "d0", id: 100, qinq: false)))
             return try socket.links()
         }
-        #expect(links.first { $0.name == "d0" }?.kind == "dummy")
-        #expect(links.first { $0.name == "d0.100" }?.kind == "vlan")
+        #expect(links.first { $0.name == "d0" }?.kind == .dummy)
+        #expect(links.first { $0.name == "d0.100" }?.kind == .vlan)
     }
 
     @Test("bridge VLAN filtering and port VLANs", .enabled(if: KernelSupport.current.bridgeVLANFiltering))

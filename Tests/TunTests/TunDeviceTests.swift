@@ -216,7 +216,7 @@ struct TunDeviceTests {
             try socket.change("tunmv", up: true, mtu: 1280)
             try socket.addAddress(IPPrefix("fd00:95::1/64")!, to: "tunmv")
             try socket.addRoute(to: IPPrefix("10.95.0.0/16"), via: nil, device: "tunmv", ipv6: false)
-            let result = (try socket.addresses().map(\.prefix), try socket.routes().map(\.destination),
+            let result = (try socket.addresses().map(\.prefix.description), try socket.routes().map(\.destinationText),
                           try socket.links().first { $0.name == "tunmv" }?.mtu ?? 0)
             try socket.change("tunmv", namespace: b)
             device.close()

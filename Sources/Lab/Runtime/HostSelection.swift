@@ -38,7 +38,7 @@ public enum HostSelection {
 
     /// The addresses of the network namespace netlab runs in.
     public static func localAddresses() -> [IPAddress] {
-        ((try? RouteSocket().addresses()) ?? []).compactMap { IPPrefix($0.prefix)?.address }
+        ((try? RouteSocket().addresses()) ?? []).map(\.prefix.address)
     }
 
     /// Why netlab must not build labs from here, if so: a private mount namespace that receives

@@ -284,7 +284,7 @@ public struct LabBuilder {
         while !pending.isEmpty {
             pending = try pending.filter { node in
                 try topology.namespace(of: node).run {
-                    try RouteSocket().links().contains { $0.kind == "veth" && $0.isUp && $0.operationalState != 6 }
+                    try RouteSocket().links().contains { $0.kind == .veth && $0.isUp && $0.operationalState != .up }
                 }
             }
             if pending.isEmpty || ContinuousClock.now > deadline { break }

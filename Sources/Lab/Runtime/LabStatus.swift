@@ -91,16 +91,16 @@ public struct LabStatus: Codable, Sendable {
                 let byIndex = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
                 let interfaces = links.map { link in
                     InterfaceStatus(
-                        name: link.name, kind: link.kind ?? (link.name == "lo" ? "loopback" : "device"),
+                        name: link.name, kind: link.kind?.description ?? (link.name == "lo" ? "loopback" : "device"),
                         state: link.isUp ? (link.hasCarrier ? "UP" : "NO-CARRIER") : "DOWN",
-                        mtu: link.mtu, mac: link.name == "lo" ? nil : link.mac,
+                        mtu: link.mtu, mac: link.name == "lo" ? nil : link.mac?.description,
                         master: link.masterIndex.flatMap { byIndex[$0] },
-                        addresses: addresses.filter { $0.interfaceIndex == link.index }.map(\.prefix)
-                            .filter { !$0.hasPrefix("fe80:") },
+                        addresses: addresses.filter { $0.interfaceIndex == link.index && !$0.prefix.address.isIPv6LinkLocal }
+                            .map(\.prefix.description),
                         qdiscs: qdiscs.filter { $0.interfaceIndex == link.index }.map(\.kind))
                 }
                 let routes = try socket.routes().map {
-                    RouteStatus(destination: $0.destination, gateway: $0.gateway,
+                    RouteStatus(destination: $0.destinationText, gateway: $0.gateway?.description,
                                 device: $0.interfaceIndex.flatMap { byIndex[$0] })
                 }
                 let record = state?.proxies.first { $0.node == node }

@@ -1,24 +1,24 @@
 import ConfigFile
 import Glibc
-import TOMLKit
 
 /// The container keys of a node: `hostname`, `isolation`, `limits`, `files` and `services`.
 extension TopologyParser {
     static let containerKeys = ["hostname", "isolation", "limits", "files", "services"]
 
-    mutating func parseContainer(into node: inout Node, _ t: TOMLTable, _ path: [String]) {
-        if let hostname = string(t, "hostname", path) {
+    mutating func parseContainer(into node: inout Node, _ t: ConfigTable) {
+        let path = t.path
+        if let hostname = string(t, "hostname") {
             if Self.isValidHostname(hostname) { node.hostname = hostname }
             else { fail(path + ["hostname"], "'\(hostname)' is not a hostname: letters, digits, '-' and '.', up to 64, not starting with '-' or '.'") }
         }
-        for text in stringArray(t, "isolation", path) ?? [] {
+        for text in stringArray(t, "isolation") ?? [] {
             if let isolation = Isolation(rawValue: text) { node.isolation.insert(isolation) }
             else { fail(path + ["isolation"], "'\(text)' is not an isolation: use \"pid\" and/or \"mount\" (net and uts are always there)") }
         }
         // A PID namespace needs its own /proc, and so a mount namespace to mount it in.
         if node.isolation.contains(.pid) { node.isolation.insert(.mount) }
-        if let table = table(t, "limits", path) { node.limits = parseLimits(table, path + ["limits"]) }
-        if let table = table(t, "files", path) {
+        if let table = table(t, "limits") { node.limits = parseLimits(table) }
+        if let table = table(t, "files") {
             for target in table.keys.sorted() {
                 let filePath = path + ["files", target]
                 guard let source = table[target]?.string else {
@@ -41,10 +41,10 @@ extension TopologyParser {
                 fail(path + ["files"], "files are bound into the node's own mount namespace: add isolation = [\"mount\"]")
             }
         }
-        for (serviceTable, servicePath) in reader.tables(t, "services", path) {
-            if let service = parseService(serviceTable, servicePath, node: node.name) {
+        for serviceTable in reader.tables(t, "services") {
+            if let service = parseService(serviceTable, node: node.name) {
                 if node.services.contains(where: { $0.name == service.name }) {
-                    fail(servicePath + ["name"], "node \(node.name) has two services named \(service.name)")
+                    fail(serviceTable.path + ["name"], "node \(node.name) has two services named \(service.name)")
                 } else {
                     node.services.append(service)
                 }
@@ -65,8 +65,9 @@ extension TopologyParser {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    mutating func parseLimits(_ t: TOMLTable, _ path: [String]) -> ResourceLimits {
-        checkKeys(t, path, allowed: ["cpu", "memory", "pids"])
+    mutating func parseLimits(_ t: ConfigTable) -> ResourceLimits {
+        let path = t.path
+        checkKeys(t, allowed: ["cpu", "memory", "pids"])
         var limits = ResourceLimits()
         if let value = t["cpu"] {
             if let cores = value.double ?? value.int.map(Double.init), cores >= 0.01, cores <= 1024 { limits.cpu = cores }
@@ -77,25 +78,26 @@ extension TopologyParser {
             if let bytes, bytes >= 1 << 20 { limits.memory = bytes }
             else { fail(path + ["memory"], "memory is a size of at least 1M (like \"128M\", \"1G\", or bytes)") }
         }
-        limits.pids = int(t, "pids", path, range: 1...4_194_304)
+        limits.pids = int(t, "pids", range: 1...4_194_304)
         return limits
     }
 
-    mutating func parseService(_ t: TOMLTable, _ path: [String], node: String) -> Service? {
-        checkKeys(t, path, allowed: ["name", "command", "after", "ready", "restart", "ready_timeout"])
-        guard let name = string(t, "name", path) else {
+    mutating func parseService(_ t: ConfigTable, node: String) -> Service? {
+        let path = t.path
+        checkKeys(t, allowed: ["name", "command", "after", "ready", "restart", "ready_timeout"])
+        guard let name = string(t, "name") else {
             fail(path, "a service needs a `name`")
             return nil
         }
         if !Self.isValidNodeName(name) {
             fail(path + ["name"], "'\(name)' is not a service name: use lowercase letters, digits, '-' and '_', up to 32")
         }
-        guard let command = string(t, "command", path), command.contains(where: { !$0.isWhitespace }) else {
+        guard let command = string(t, "command"), command.contains(where: { !$0.isWhitespace }) else {
             fail(path, "service \(name) needs a `command`")
             return nil
         }
         var service = Service(name: name, command: command)
-        for text in stringArray(t, "after", path) ?? [] {
+        for text in stringArray(t, "after") ?? [] {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             if parts.count == 1, !parts[0].isEmpty {
                 service.after.append(ServiceReference(node: node, service: parts[0]))
@@ -105,15 +107,15 @@ extension TopologyParser {
                 fail(path + ["after"], "'\(text)' is not SERVICE or NODE:SERVICE")
             }
         }
-        if let text = string(t, "ready", path) {
+        if let text = string(t, "ready") {
             if let ready = Service.Readiness(text) { service.ready = ready }
             else { fail(path + ["ready"], "'\(text)' is not a readiness check: use \"tcp:PORT\" or \"exec:COMMAND\"") }
         }
-        if let text = string(t, "restart", path) {
+        if let text = string(t, "restart") {
             if let policy = Service.RestartPolicy(rawValue: text) { service.restart = policy }
             else { fail(path + ["restart"], "restart is \"no\", \"on-failure\" or \"always\", not '\(text)'") }
         }
-        if let text = string(t, "ready_timeout", path) {
+        if let text = string(t, "ready_timeout") {
             if let micros = Units.microseconds(text), micros > 0 { service.readyTimeout = Double(micros) / 1_000_000 }
             else { fail(path + ["ready_timeout"], "'\(text)' is not a duration (like 30s)") }
         }

@@ -1,11 +1,10 @@
 import ConfigFile
 import Packet
-import TOMLKit
 
 /// The multi-host keys: `[hosts.NAME]`, `[stitch]`, a node's `host` and a link's `vni`.
 extension TopologyParser {
-    mutating func parseHosts(_ root: TOMLTable) -> [LabHost] {
-        guard let table = table(root, "hosts", []) else { return [] }
+    mutating func parseHosts(_ root: ConfigTable) -> [LabHost] {
+        guard let table = table(root, "hosts") else { return [] }
         var hosts: [LabHost] = []
         for name in table.keys.sorted() {
             let path = ["hosts", name]
@@ -13,9 +12,9 @@ extension TopologyParser {
                 fail(path, "a host is a table ([hosts.\(name)]) with an `address`")
                 continue
             }
-            checkKeys(hostTable, path, allowed: ["address"])
+            checkKeys(hostTable, allowed: ["address"])
             if !Self.isValidNodeName(name) { fail(path, "'\(name)' is not a host name: use lowercase letters, digits, '-' and '_', up to 32") }
-            guard let text = string(hostTable, "address", path) else {
+            guard let text = string(hostTable, "address") else {
                 fail(path, "host \(name) needs an `address`: its underlay address, where its stitched links' VXLAN ends")
                 continue
             }
@@ -32,13 +31,13 @@ extension TopologyParser {
         return hosts
     }
 
-    mutating func parseStitch(_ root: TOMLTable) -> StitchSettings {
+    mutating func parseStitch(_ root: ConfigTable) -> StitchSettings {
         var settings = StitchSettings()
-        guard let table = table(root, "stitch", []) else { return settings }
-        checkKeys(table, ["stitch"], allowed: ["port", "kind", "underlay_mtu"])
-        settings.port = UInt16(int(table, "port", ["stitch"], range: 1...65535) ?? 4789)
-        settings.underlayMTU = int(table, "underlay_mtu", ["stitch"], range: 1280...65535) ?? 1500
-        if let text = string(table, "kind", ["stitch"]) {
+        guard let table = table(root, "stitch") else { return settings }
+        checkKeys(table, allowed: ["port", "kind", "underlay_mtu"])
+        settings.port = UInt16(int(table, "port", range: 1...65535) ?? 4789)
+        settings.underlayMTU = int(table, "underlay_mtu", range: 1280...65535) ?? 1500
+        if let text = string(table, "kind") {
             switch StitchSettings.Kind(rawValue: text) {
             case .vxlan?: settings.kind = .vxlan
             case .proxy?:

@@ -2,7 +2,6 @@ import ConfigFile
 import Netlink
 import Packet
 import Proxy
-import TOMLKit
 
 /// Reads and validates a topology file; reports every problem with its line and key.
 ///
@@ -42,8 +41,8 @@ public struct TopologyParser {
 
     public mutating func parse() throws(TopologyErrors) -> Topology {
         let root = try ConfigReader.table(text, file: file)
-        checkKeys(root, [], allowed: ["name", "nodes", "links", "checks", "hosts", "stitch"])
-        let name = string(root, "name", []) ?? ""
+        checkKeys(root, allowed: ["name", "nodes", "links", "checks", "hosts", "stitch"])
+        let name = string(root, "name") ?? ""
         if root["name"] == nil {
             fail([], "the lab needs a `name` (letters, digits and '-', up to 32)")
         } else if !Self.isValidLabName(name) {
@@ -51,7 +50,7 @@ public struct TopologyParser {
         }
 
         var nodes: [Node] = []
-        if let nodesTable = table(root, "nodes", []) {
+        if let nodesTable = table(root, "nodes") {
             for nodeName in nodesTable.keys.sorted() {
                 let path = ["nodes", nodeName]
                 guard let nodeTable = nodesTable[nodeName]?.table else {
@@ -61,7 +60,7 @@ public struct TopologyParser {
                 if !Self.isValidNodeName(nodeName) {
                     fail(path, "'\(nodeName)' is not a node name: use lowercase letters, digits, '-' and '_', up to 32")
                 }
-                nodes.append(parseNode(nodeName, nodeTable, path))
+                nodes.append(parseNode(nodeName, nodeTable))
             }
         } else {
             fail([], "the lab needs at least one node ([nodes.NAME])")
@@ -76,7 +75,7 @@ public struct TopologyParser {
                         fail(path, "a link is a table: [[links]] endpoints = [\"a:eth0\", \"b:eth0\"]")
                         continue
                     }
-                    if let link = parseLink(linkTable, path) { links.append(link) }
+                    if let link = parseLink(linkTable) { links.append(link) }
                 }
             } else {
                 fail(["links"], "links is an array of tables ([[links]])")
@@ -88,8 +87,8 @@ public struct TopologyParser {
         let hosts = parseHosts(root)
         let stitch = parseStitch(root)
         var checks: [Check] = []
-        for (table, path) in reader.tables(root, "checks", []) {
-            if let check = parseCheck(table, path, nodes: nodes) { checks.append(check) }
+        for table in reader.tables(root, "checks") {
+            if let check = parseCheck(table, nodes: nodes) { checks.append(check) }
         }
         try reader.check()
         var topology = Topology(name: name, file: file, nodes: nodes, links: links)
@@ -103,18 +102,19 @@ public struct TopologyParser {
 
     // MARK: Nodes
 
-    mutating func parseNode(_ name: String, _ t: TOMLTable, _ path: [String]) -> Node {
-        checkKeys(t, path, allowed: ["sysctls", "forwarding", "exec", "exec_timeout", "routes", "interfaces", "proxy", "host"] + Self.containerKeys)
+    mutating func parseNode(_ name: String, _ t: ConfigTable) -> Node {
+        let path = t.path
+        checkKeys(t, allowed: ["sysctls", "forwarding", "exec", "exec_timeout", "routes", "interfaces", "proxy", "host"] + Self.containerKeys)
         var proxy: ProxyConfiguration?
-        if let table = table(t, "proxy", path) {
-            proxy = ProxyConfigurationParser.parse(table, at: path + ["proxy"], reader: &reader)
+        if let table = table(t, "proxy") {
+            proxy = ProxyConfigurationParser.parse(table, reader: &reader)
         }
         var sysctls: [(key: String, value: String)] = []
-        if bool(t, "forwarding", path) == true {
+        if bool(t, "forwarding") == true {
             sysctls.append(("net.ipv4.ip_forward", "1"))
             sysctls.append(("net.ipv6.conf.all.forwarding", "1"))
         }
-        if let table = table(t, "sysctls", path) {
+        if let table = table(t, "sysctls") {
             for key in table.keys.sorted() {
                 guard let value = table[key] else { continue }
                 let valuePath = path + ["sysctls", key]
@@ -129,14 +129,14 @@ public struct TopologyParser {
                 else { fail(valuePath, "a sysctl value is a string, integer or boolean") }
             }
         }
-        let exec = stringArray(t, "exec", path) ?? []
+        let exec = stringArray(t, "exec") ?? []
         var execTimeout = 60.0
-        if let text = string(t, "exec_timeout", path) {
+        if let text = string(t, "exec_timeout") {
             if let micros = Units.microseconds(text), micros > 0 { execTimeout = Double(micros) / 1_000_000 }
             else { fail(path + ["exec_timeout"], "'\(text)' is not a duration (like 30s or 500ms)") }
         }
         var interfaces: [Interface] = []
-        if let table = table(t, "interfaces", path) {
+        if let table = table(t, "interfaces") {
             for interfaceName in table.keys.sorted() {
                 let interfacePath = path + ["interfaces", interfaceName]
                 guard let interfaceTable = table[interfaceName]?.table else {
@@ -144,7 +144,7 @@ public struct TopologyParser {
                     continue
                 }
                 checkInterfaceName(interfaceName, interfacePath)
-                interfaces.append(parseInterface(interfaceName, interfaceTable, interfacePath))
+                interfaces.append(parseInterface(interfaceName, interfaceTable))
             }
         }
         var routes: [Route] = []
@@ -156,7 +156,7 @@ public struct TopologyParser {
                         fail(routePath, "a route is a table: { to = \"default\", via = \"10.0.0.1\" }")
                         continue
                     }
-                    if let route = parseRoute(routeTable, routePath) { routes.append(route) }
+                    if let route = parseRoute(routeTable) { routes.append(route) }
                 }
             } else {
                 fail(path + ["routes"], "routes is an array of tables")
@@ -166,31 +166,33 @@ public struct TopologyParser {
             fail(path + ["proxy", "tun", "name"], "\(proxy.tun.name) is also an interface of node \(name)")
         }
         var node = Node(name: name, sysctls: sysctls, interfaces: interfaces, routes: routes, exec: exec, execTimeout: execTimeout, proxy: proxy)
-        node.host = string(t, "host", path)
-        parseContainer(into: &node, t, path)
+        node.host = string(t, "host")
+        parseContainer(into: &node, t)
         return node
     }
 
-    mutating func parseCheck(_ t: TOMLTable, _ path: [String], nodes: [Node]) -> Check? {
-        checkKeys(t, path, allowed: ["name", "node", "run", "expect", "retries"])
-        guard let name = string(t, "name", path), let node = string(t, "node", path), let run = string(t, "run", path) else {
+    mutating func parseCheck(_ t: ConfigTable, nodes: [Node]) -> Check? {
+        let path = t.path
+        checkKeys(t, allowed: ["name", "node", "run", "expect", "retries"])
+        guard let name = string(t, "name"), let node = string(t, "node"), let run = string(t, "run") else {
             fail(path, "a check needs `name`, `node` and `run`")
             return nil
         }
         if !nodes.contains(where: { $0.name == node }) { fail(path + ["node"], "check '\(name)' runs in unknown node '\(node)'") }
-        let expect = int(t, "expect", path, range: 0...255) ?? 0
-        let retries = int(t, "retries", path, range: 0...600) ?? 0
+        let expect = int(t, "expect", range: 0...255) ?? 0
+        let retries = int(t, "retries", range: 0...600) ?? 0
         return Check(name: name, node: node, run: run, expect: Int32(expect), retries: retries)
     }
 
-    mutating func parseRoute(_ t: TOMLTable, _ path: [String]) -> Route? {
-        checkKeys(t, path, allowed: ["to", "via", "dev"])
-        guard let to = string(t, "to", path) else {
+    mutating func parseRoute(_ t: ConfigTable) -> Route? {
+        let path = t.path
+        checkKeys(t, allowed: ["to", "via", "dev"])
+        guard let to = string(t, "to") else {
             fail(path, "a route needs `to` (a prefix or \"default\")")
             return nil
         }
-        let via = string(t, "via", path)
-        let dev = string(t, "dev", path)
+        let via = string(t, "via")
+        let dev = string(t, "dev")
         var destination: IPPrefix?
         var isIPv6 = false
         if to == "default" || to == "default6" {
@@ -220,50 +222,51 @@ public struct TopologyParser {
 
     // MARK: Interfaces
 
-    mutating func parseInterface(_ name: String, _ t: TOMLTable, _ path: [String]) -> Interface {
+    mutating func parseInterface(_ name: String, _ t: ConfigTable) -> Interface {
+        let path = t.path
         let common = ["kind", "addresses", "mtu", "mac", "up", "impair", "vlans"]
-        let kindName = string(t, "kind", path)
+        let kindName = string(t, "kind")
         var kind = Interface.Kind.existing
         switch kindName {
         case nil, "veth":
-            checkKeys(t, path, allowed: common)
+            checkKeys(t, allowed: common)
             // A veth end is completed by its link (resolve); loopback is configured as it is.
             kind = name == "lo" ? .existing : .veth(peerNode: "", peerInterface: "")
         case "bridge":
-            checkKeys(t, path, allowed: common + ["ports", "vlan_filtering"])
-            let filtering = bool(t, "vlan_filtering", path) ?? false
+            checkKeys(t, allowed: common + ["ports", "vlan_filtering"])
+            let filtering = bool(t, "vlan_filtering") ?? false
             if filtering, let kernel, !kernel.bridgeVLANFiltering {
                 fail(path + ["vlan_filtering"], "this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)")
             }
-            kind = .bridge(ports: stringArray(t, "ports", path) ?? [], vlanFiltering: filtering)
+            kind = .bridge(ports: stringArray(t, "ports") ?? [], vlanFiltering: filtering)
         case "macvlan":
-            checkKeys(t, path, allowed: common + ["parent", "mode"])
-            let modeText = string(t, "mode", path) ?? "bridge"
+            checkKeys(t, allowed: common + ["parent", "mode"])
+            let modeText = string(t, "mode") ?? "bridge"
             let mode = LinkRequest.MacvlanMode(rawValue: modeText)
             if mode == nil { fail(path + ["mode"], "macvlan mode is one of bridge, private, vepa, passthru; not '\(modeText)'") }
-            let parent = string(t, "parent", path)
+            let parent = string(t, "parent")
             if parent == nil { fail(path, "a macvlan needs a `parent` interface") }
             kind = .macvlan(parent: parent ?? "", mode: mode ?? .bridge)
         case "vlan":
-            checkKeys(t, path, allowed: common + ["parent", "id", "protocol"])
-            let parent = string(t, "parent", path)
+            checkKeys(t, allowed: common + ["parent", "id", "protocol"])
+            let parent = string(t, "parent")
             if parent == nil { fail(path, "a vlan needs a `parent` interface") }
-            let id = int(t, "id", path, range: 1...4094)
+            let id = int(t, "id", range: 1...4094)
             if t["id"] == nil { fail(path, "a vlan needs an `id` (1-4094)") }
-            let proto = string(t, "protocol", path) ?? "802.1Q"
+            let proto = string(t, "protocol") ?? "802.1Q"
             if proto != "802.1Q" && proto != "802.1ad" { fail(path + ["protocol"], "protocol is 802.1Q or 802.1ad") }
             if let kernel, !kernel.vlan { fail(path + ["kind"], "this kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q)") }
             kind = .vlan(parent: parent ?? "", id: UInt16(id ?? 1), qinq: proto == "802.1ad")
         case "vxlan":
-            checkKeys(t, path, allowed: common + ["vni", "remote", "group", "local", "port", "device", "learning"])
-            let vni = int(t, "vni", path, range: 0...0xFF_FFFF)
+            checkKeys(t, allowed: common + ["vni", "remote", "group", "local", "port", "device", "learning"])
+            let vni = int(t, "vni", range: 0...0xFF_FFFF)
             if t["vni"] == nil { fail(path, "a vxlan needs a `vni` (0-16777215)") }
             var config = LinkRequest.VXLAN(vni: UInt32(vni ?? 0))
-            config.port = UInt16(int(t, "port", path, range: 1...65535) ?? 4789)
-            config.device = string(t, "device", path)
-            config.learning = bool(t, "learning", path) ?? true
+            config.port = UInt16(int(t, "port", range: 1...65535) ?? 4789)
+            config.device = string(t, "device")
+            config.learning = bool(t, "learning") ?? true
             for key in ["remote", "group", "local"] {
-                guard let text = string(t, key, path) else { continue }
+                guard let text = string(t, key) else { continue }
                 guard let address = IPAddress(text) else {
                     fail(path + [key], "'\(text)' is not an IP address")
                     continue
@@ -273,18 +276,18 @@ public struct TopologyParser {
             if t["remote"] != nil && t["group"] != nil { fail(path, "a vxlan has a `remote` or a `group`, not both") }
             kind = .vxlan(config)
         case "dummy":
-            checkKeys(t, path, allowed: common)
+            checkKeys(t, allowed: common)
             if let kernel, !kernel.dummy { fail(path + ["kind"], "this kernel has no dummy interfaces (CONFIG_DUMMY)") }
             kind = .dummy
         case "tun", "tap":
-            checkKeys(t, path, allowed: common)
+            checkKeys(t, allowed: common)
             kind = kindName == "tun" ? .tun : .tap
         case let other?:
             fail(path + ["kind"], "unknown kind '\(other)': use veth (by a link), bridge, macvlan, vlan, vxlan, dummy, tun or tap")
         }
 
         var addresses: [IPPrefix] = []
-        for (index, text) in (stringArray(t, "addresses", path) ?? []).enumerated() {
+        for (index, text) in (stringArray(t, "addresses") ?? []).enumerated() {
             if let prefix = IPPrefix(text), text.contains("/") {
                 addresses.append(prefix)
             } else {
@@ -292,30 +295,31 @@ public struct TopologyParser {
             }
         }
         var mac: MACAddress?
-        if let text = string(t, "mac", path) {
+        if let text = string(t, "mac") {
             mac = MACAddress(text)
             if mac == nil { fail(path + ["mac"], "'\(text)' is not a MAC address (like 02:00:00:00:00:01)") }
             if let mac, mac.isMulticast { fail(path + ["mac"], "\(text) is a multicast address") }
         }
-        let mtu = int(t, "mtu", path, range: 68...65535)
+        let mtu = int(t, "mtu", range: 68...65535)
         var impairment: Impairment?
-        if let table = table(t, "impair", path) { impairment = parseImpairment(table, path + ["impair"]) }
+        if let table = table(t, "impair") { impairment = parseImpairment(table) }
         var vlans: Interface.BridgeVLANs?
-        if let table = table(t, "vlans", path) {
-            checkKeys(table, path + ["vlans"], allowed: ["pvid", "tagged"])
-            let pvid = int(table, "pvid", path + ["vlans"], range: 1...4094).map(UInt16.init)
-            let tagged = (intArray(table, "tagged", path + ["vlans"], range: 1...4094) ?? []).map(UInt16.init)
+        if let table = table(t, "vlans") {
+            checkKeys(table, allowed: ["pvid", "tagged"])
+            let pvid = int(table, "pvid", range: 1...4094).map(UInt16.init)
+            let tagged = (intArray(table, "tagged", range: 1...4094) ?? []).map(UInt16.init)
             vlans = .init(pvid: pvid, tagged: tagged)
         }
         return Interface(name: name, kind: kind, addresses: addresses, mtu: mtu, mac: mac,
-                         up: bool(t, "up", path) ?? true, impairment: impairment, bridgeVLANs: vlans)
+                         up: bool(t, "up") ?? true, impairment: impairment, bridgeVLANs: vlans)
     }
 
-    mutating func parseImpairment(_ t: TOMLTable, _ path: [String]) -> Impairment {
-        checkKeys(t, path, allowed: ["delay", "jitter", "loss", "rate"])
+    mutating func parseImpairment(_ t: ConfigTable) -> Impairment {
+        let path = t.path
+        checkKeys(t, allowed: ["delay", "jitter", "loss", "rate"])
         var result = Impairment()
         for key in ["delay", "jitter"] {
-            guard let text = string(t, key, path) else { continue }
+            guard let text = string(t, key) else { continue }
             guard let micros = Units.microseconds(text) else {
                 fail(path + [key], "'\(text)' is not a duration (like 10ms, 500us, 1.5s)")
                 continue
@@ -327,7 +331,7 @@ public struct TopologyParser {
             if let percent, (0...100).contains(percent) { result.loss = percent }
             else { fail(path + ["loss"], "loss is a percentage from 0 to 100 (like \"1%\" or 0.5)") }
         }
-        if let text = string(t, "rate", path) {
+        if let text = string(t, "rate") {
             if let bits = Units.bitsPerSecond(text) { result.rate = bits }
             else { fail(path + ["rate"], "'\(text)' is not a rate (like 10mbit, 1gbit, 500kbit)") }
         }
@@ -342,10 +346,11 @@ public struct TopologyParser {
 
     // MARK: Links
 
-    mutating func parseLink(_ t: TOMLTable, _ path: [String]) -> Link? {
-        checkKeys(t, path, allowed: ["endpoints", "vni"])
-        let vni = int(t, "vni", path, range: 1...0xFF_FFFF).map(UInt32.init)
-        guard let endpoints = stringArray(t, "endpoints", path) else {
+    mutating func parseLink(_ t: ConfigTable) -> Link? {
+        let path = t.path
+        checkKeys(t, allowed: ["endpoints", "vni"])
+        let vni = int(t, "vni", range: 1...0xFF_FFFF).map(UInt32.init)
+        guard let endpoints = stringArray(t, "endpoints") else {
             fail(path, "a link needs `endpoints = [\"NODE:IFACE\", \"NODE:IFACE\"]`")
             return nil
         }
@@ -500,17 +505,15 @@ public struct TopologyParser {
     // MARK: Typed access (ConfigReader)
 
     mutating func fail(_ path: [String], _ message: String) { reader.fail(path, message) }
-    mutating func checkKeys(_ t: TOMLTable, _ path: [String], allowed: [String]) { reader.checkKeys(t, path, allowed: allowed) }
-    mutating func string(_ t: TOMLTable, _ key: String, _ path: [String]) -> String? { reader.string(t, key, path) }
-    mutating func bool(_ t: TOMLTable, _ key: String, _ path: [String]) -> Bool? { reader.bool(t, key, path) }
-    mutating func int(_ t: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) -> Int? {
-        reader.int(t, key, path, range: range)
+    mutating func checkKeys(_ t: ConfigTable, allowed: [String]) { reader.checkKeys(t, allowed: allowed) }
+    mutating func string(_ t: ConfigTable, _ key: String) -> String? { reader.string(t, key) }
+    mutating func bool(_ t: ConfigTable, _ key: String) -> Bool? { reader.bool(t, key) }
+    mutating func int(_ t: ConfigTable, _ key: String, range: ClosedRange<Int>) -> Int? { reader.int(t, key, range: range) }
+    mutating func intArray(_ t: ConfigTable, _ key: String, range: ClosedRange<Int>) -> [Int]? {
+        reader.intArray(t, key, range: range)
     }
-    mutating func intArray(_ t: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) -> [Int]? {
-        reader.intArray(t, key, path, range: range)
-    }
-    mutating func stringArray(_ t: TOMLTable, _ key: String, _ path: [String]) -> [String]? { reader.stringArray(t, key, path) }
-    mutating func table(_ t: TOMLTable, _ key: String, _ path: [String]) -> TOMLTable? { reader.table(t, key, path) }
+    mutating func stringArray(_ t: ConfigTable, _ key: String) -> [String]? { reader.stringArray(t, key) }
+    mutating func table(_ t: ConfigTable, _ key: String) -> ConfigTable? { reader.table(t, key) }
     mutating func checkInterfaceName(_ name: String, _ path: [String]) { reader.checkInterfaceName(name, path) }
 
     /// Whether `name` may name a lab: lowercase letters, digits and '-', up to 32 bytes. Lab
@@ -542,7 +545,7 @@ extension TopologyParser {
     /// Just the `name` of a topology file (for `down` and `status`, which must work even when
     /// the rest of the file no longer validates).
     public static func labName(path: String) -> String? {
-        guard let text = try? FileText.read(path), let table = try? TOMLTable(string: text),
+        guard let text = try? FileText.read(path), let table = try? ConfigReader.table(text, file: path),
               let name = table["name"]?.string, isValidLabName(name)
         else { return nil }
         return name

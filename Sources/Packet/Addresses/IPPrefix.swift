@@ -11,6 +11,13 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// An IPv6 link-local address (fe80::/10), which every IPv6 interface has and listings
+    /// leave out.
+    public var isIPv6LinkLocal: Bool {
+        if case let .v6(a) = self { return a.high >> 54 == 0x3FA }
+        return false
+    }
+
     /// Parses either family's text form.
     public init?(_ text: some StringProtocol) {
         if let v4 = IPv4Address(text) {

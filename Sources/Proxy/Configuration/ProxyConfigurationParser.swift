@@ -1,28 +1,11 @@
 import ConfigFile
 import Packet
-import TOMLKit
 
 /// Reads and validates a proxy configuration; every problem is reported with its line and key.
 public enum ProxyConfigurationParser {
     public static func load(path: String) throws(ConfigErrors) -> ProxyConfiguration {
         let text = try readText(path)
         return try parse(text, file: path)
-    }
-
-    /// Reads the proxy of node `node` from a topology file (`[nodes.NODE.proxy]`): what a lab's
-    /// proxy runs and re-reads on SIGHUP. Problems carry the topology's lines.
-    public static func load(topology path: String, node: String) throws(ConfigErrors) -> ProxyConfiguration {
-        let text = try readText(path)
-        let root = try ConfigReader.table(text, file: path)
-        var r = ConfigReader(text: text, file: path)
-        let base = ["nodes", node, "proxy"]
-        guard let table = root["nodes"]?.table?[node]?.table?["proxy"]?.table else {
-            throw ConfigErrors(errors: [ConfigError(file: path, line: 0, key: base.joined(separator: "."),
-                                                    message: "node \(node) has no [nodes.\(node).proxy] table")])
-        }
-        let configuration = parse(table, at: base, reader: &r)
-        try r.check()
-        return configuration
     }
 
     private static func readText(_ path: String) throws(ConfigErrors) -> String {
@@ -36,30 +19,31 @@ public enum ProxyConfigurationParser {
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> ProxyConfiguration {
         let root = try ConfigReader.table(text, file: file)
         var r = ConfigReader(text: text, file: file)
-        let configuration = parse(root, at: [], reader: &r)
+        let configuration = parse(root, reader: &r)
         try r.check()
         return configuration
     }
 
-    /// Reads a proxy configuration from `root`, a table at `base` in a larger file (a
+    /// Reads a proxy configuration from `root`, the file's root or a table in a larger file (a
     /// topology's `[nodes.N.proxy]`), recording problems in `r` with their full key path.
-    public static func parse(_ root: TOMLTable, at base: [String], reader r: inout ConfigReader) -> ProxyConfiguration {
-        r.checkKeys(root, base, allowed: ["tun", "underlay", "peers", "metrics", "capture", "flows"])
+    public static func parse(_ root: ConfigTable, reader r: inout ConfigReader) -> ProxyConfiguration {
+        let base = root.path
+        r.checkKeys(root, allowed: ["tun", "underlay", "peers", "metrics", "capture", "flows"])
 
         var tun = ProxyConfiguration.Tun(name: "vx0", addresses: [], mtu: nil, queues: 0, offloads: true)
-        if let t = r.table(root, "tun", base) {
-            r.checkKeys(t, base + ["tun"], allowed: ["name", "addresses", "mtu", "queues", "offloads"])
-            if let name = r.string(t, "name", base + ["tun"]) {
+        if let t = r.table(root, "tun") {
+            r.checkKeys(t, allowed: ["name", "addresses", "mtu", "queues", "offloads"])
+            if let name = r.string(t, "name") {
                 tun.name = name
                 r.checkInterfaceName(name, base + ["tun", "name"])
             }
-            for text in r.stringArray(t, "addresses", base + ["tun"]) ?? [] {
+            for text in r.stringArray(t, "addresses") ?? [] {
                 if let prefix = IPPrefix(text), text.contains("/") { tun.addresses.append(prefix) }
                 else { r.fail(base + ["tun", "addresses"], "'\(text)' is not a CIDR (like 10.10.0.1/24 or fd00::1/64)") }
             }
-            tun.mtu = r.int(t, "mtu", base + ["tun"], range: 68...65535)
-            tun.queues = r.int(t, "queues", base + ["tun"], range: 1...256) ?? 0
-            tun.offloads = r.bool(t, "offloads", base + ["tun"]) ?? true
+            tun.mtu = r.int(t, "mtu", range: 68...65535)
+            tun.queues = r.int(t, "queues", range: 1...256) ?? 0
+            tun.offloads = r.bool(t, "offloads") ?? true
         } else {
             r.fail(base, "a [tun] table is required (name, addresses)")
         }
@@ -67,25 +51,26 @@ public enum ProxyConfigurationParser {
         var listen = SocketEndpoint(address: .v4(IPv4Address(rawValue: 0)), port: 4789)
         var underlayMTU: Int?
         var sourcePorts = 8
-        if let u = r.table(root, "underlay", base) {
-            r.checkKeys(u, base + ["underlay"], allowed: ["listen", "mtu", "source_ports"])
-            if let text = r.string(u, "listen", base + ["underlay"]) {
+        if let u = r.table(root, "underlay") {
+            r.checkKeys(u, allowed: ["listen", "mtu", "source_ports"])
+            if let text = r.string(u, "listen") {
                 if let endpoint = endpoint(text) { listen = endpoint }
                 else { r.fail(base + ["underlay", "listen"], "'\(text)' is not ADDRESS:PORT (like 192.0.2.1:4789 or [2001:db8::1]:4789)") }
             } else {
                 r.fail(base + ["underlay"], "`listen` is required (the local UDP address and port)")
             }
-            underlayMTU = r.int(u, "mtu", base + ["underlay"], range: 1280...65535)
-            sourcePorts = r.int(u, "source_ports", base + ["underlay"], range: 1...64) ?? sourcePorts
+            underlayMTU = r.int(u, "mtu", range: 1280...65535)
+            sourcePorts = r.int(u, "source_ports", range: 1...64) ?? sourcePorts
         } else {
             r.fail(base, "an [underlay] table is required (listen = \"ADDRESS:PORT\")")
         }
 
         var peers: [ProxyConfiguration.Peer] = []
         var seen: [String: Int] = [:]
-        for (t, path) in r.tables(root, "peers", base) {
-            r.checkKeys(t, path, allowed: ["endpoint", "vni", "routes"])
-            guard let text = r.string(t, "endpoint", path) else {
+        for t in r.tables(root, "peers") {
+            let path = t.path
+            r.checkKeys(t, allowed: ["endpoint", "vni", "routes"])
+            guard let text = r.string(t, "endpoint") else {
                 r.fail(path, "a peer needs an `endpoint` (ADDRESS:PORT)")
                 continue
             }
@@ -96,10 +81,10 @@ public enum ProxyConfigurationParser {
             if peerEndpoint.address.isIPv6 != listen.address.isIPv6 {
                 r.fail(path + ["endpoint"], "\(text) is not of the underlay's address family (listen is \(listen))")
             }
-            let vni = r.int(t, "vni", path, range: 0...0xFF_FFFF)
+            let vni = r.int(t, "vni", range: 0...0xFF_FFFF)
             if t["vni"] == nil { r.fail(path, "a peer needs a `vni` (0-16777215)") }
             var routes: [IPPrefix] = []
-            for route in r.stringArray(t, "routes", path) ?? [] {
+            for route in r.stringArray(t, "routes") ?? [] {
                 if let prefix = IPPrefix(route), route.contains("/") { routes.append(prefix.network) }
                 else { r.fail(path + ["routes"], "'\(route)' is not a prefix (like 10.10.0.0/24)") }
             }
@@ -122,24 +107,24 @@ public enum ProxyConfigurationParser {
         }
 
         var metrics: SocketEndpoint?
-        if let m = r.table(root, "metrics", base) {
-            r.checkKeys(m, base + ["metrics"], allowed: ["listen"])
-            if let text = r.string(m, "listen", base + ["metrics"]) {
+        if let m = r.table(root, "metrics") {
+            r.checkKeys(m, allowed: ["listen"])
+            if let text = r.string(m, "listen") {
                 metrics = endpoint(text)
                 if metrics == nil { r.fail(base + ["metrics", "listen"], "'\(text)' is not ADDRESS:PORT (like 127.0.0.1:9108)") }
             }
         }
         var inner: String?
         var outer: String?
-        if let c = r.table(root, "capture", base) {
-            r.checkKeys(c, base + ["capture"], allowed: ["inner", "outer"])
-            inner = r.string(c, "inner", base + ["capture"])
-            outer = r.string(c, "outer", base + ["capture"])
+        if let c = r.table(root, "capture") {
+            r.checkKeys(c, allowed: ["inner", "outer"])
+            inner = r.string(c, "inner")
+            outer = r.string(c, "outer")
         }
         var idle = 60.0
-        if let f = r.table(root, "flows", base) {
-            r.checkKeys(f, base + ["flows"], allowed: ["idle_timeout"])
-            if let text = r.string(f, "idle_timeout", base + ["flows"]) {
+        if let f = r.table(root, "flows") {
+            r.checkKeys(f, allowed: ["idle_timeout"])
+            if let text = r.string(f, "idle_timeout") {
                 if let micros = Units.microseconds(text), micros > 0 { idle = Double(micros) / 1_000_000 }
                 else { r.fail(base + ["flows", "idle_timeout"], "'\(text)' is not a duration (like 60s)") }
             }

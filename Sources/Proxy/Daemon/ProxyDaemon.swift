@@ -138,7 +138,7 @@ public final class ProxyDaemon: @unchecked Sendable {
         guard let socket = try? RouteSocket(), let links = try? socket.links() else { return 1500 }
         let candidates = links.filter { $0.isUp && $0.name != "lo" }
         if let addresses = try? socket.addresses(),
-           let match = addresses.first(where: { IPPrefix($0.prefix)?.address == listen.address }),
+           let match = addresses.first(where: { $0.prefix.address == listen.address }),
            let link = links.first(where: { $0.index == match.interfaceIndex }) {
             return link.mtu
         }

@@ -37,6 +37,10 @@ struct NeighborCache {
     let table: NeighborTable
     private var slots: [NeighborKey: Slot] = [:]
     private var generation = -1
+    /// The last neighbour found fresh, with its entry: a run of packets to one destination
+    /// skips the dictionary, whose hashing of the key cost ~2% of the proxy's cycles at 13
+    /// Gbit/s (perf). Forgotten whenever a slot changes.
+    private var last: (key: NeighborKey, entry: NeighborTable.Entry)?
 
     init(table: NeighborTable) {
         self.table = table
@@ -50,10 +54,15 @@ struct NeighborCache {
         guard current != generation else { return }
         generation = current
         slots.removeAll(keepingCapacity: true)
+        last = nil
     }
 
     mutating func resolve(_ key: NeighborKey, now: UInt64) -> Resolution {
+        if let last, last.key == key, Self.age(last.entry, now) < NeighborTable.reachableTime {
+            return .known(last.entry.mac)
+        }
         if let slot = slots[key], let entry = slot.entry, Self.age(entry, now) < NeighborTable.reachableTime {
+            last = (key, entry)
             return .known(entry.mac)
         }
         var slot = slots[key] ?? Slot(entry: table.lookup(key), requested: nil, read: now)
@@ -82,6 +91,9 @@ struct NeighborCache {
 
     /// Takes what a frame from the neighbour showed: its MAC, by `evidence`.
     mutating func observe(_ mac: MACAddress, for key: NeighborKey, evidence: NeighborTable.Evidence, now: UInt64) {
+        if evidence == .traffic, let last, last.key == key, last.entry.mac == mac, now &- last.entry.confirmed < Self.confirmInterval {
+            return
+        }
         if evidence == .traffic, let entry = slots[key]?.entry, entry.mac == mac, now &- entry.confirmed < Self.confirmInterval {
             return
         }
@@ -90,6 +102,7 @@ struct NeighborCache {
     }
 
     private mutating func store(_ slot: Slot, for key: NeighborKey) {
+        last = nil
         // Bounded like the shared table: a sender spraying the TUN device with destinations
         // empties the copy instead of growing it.
         if slots.count >= table.capacity, slots[key] == nil { slots.removeAll(keepingCapacity: true) }

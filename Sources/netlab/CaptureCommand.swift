@@ -15,8 +15,8 @@ struct CaptureCommand: ParsableCommand {
         commandName: "capture",
         abstract: "Capture live traffic on lab interfaces (libpcap, inside the node's namespace).",
         discussion: """
-            Prints each packet with the decode formatter, or writes a pcap file Wireshark opens.
-            With several interfaces, lines are prefixed NODE:IFACE, and -w FILE becomes one file
+            Prints each packet with the decode formatter, or writes a pcap file Wireshark opens. \
+            With several interfaces, lines are prefixed NODE:IFACE, and -w FILE becomes one file \
             per interface (FILE-NODE-IFACE.pcap). Stop with Ctrl-C or -c.
 
             Example:

@@ -9,8 +9,8 @@ struct DecodeCommand: ParsableCommand {
         commandName: "decode",
         abstract: "Decode a pcap or pcapng file, one packet per line.",
         discussion: """
-            Link types: Ethernet, RAW (what a TUN device gives), LINUX_SLL and LINUX_SLL2.
-            VXLAN (UDP destination port 4789, or --vxlan-port) is followed into the inner frame.
+            Link types: Ethernet, RAW (what a TUN device gives), LINUX_SLL and LINUX_SLL2. \
+            VXLAN (UDP destination port 4789, or --vxlan-port) is followed into the inner frame. \
             A filter is a libpcap/BPF expression, as tcpdump takes it.
 
             Examples:

@@ -9,8 +9,8 @@ struct UpCommand: ParsableCommand {
         commandName: "up",
         abstract: "Validate a topology file and build the lab it describes.",
         discussion: """
-            The whole file is checked first; every problem is printed as FILE:LINE: KEY: MESSAGE
-            and nothing is created. Then namespaces, links, addresses and routes are made through
+            The whole file is checked first; every problem is printed as FILE:LINE: KEY: MESSAGE \
+            and nothing is created. Then namespaces, links, addresses and routes are made through \
             netlink. If a step fails, everything made so far is removed. Running up twice is safe.
 
             Example:
@@ -86,10 +86,10 @@ struct DownCommand: ParsableCommand {
         commandName: "down",
         abstract: "Remove a lab: its processes, namespaces, links and qdiscs.",
         discussion: """
-            Works after a crash or a kill -9 of `up` too: it reads /run/netlab/NAME.json and also
-            looks at every namespace named NAME.*, but removes only those netlab made for the lab
-            (the mark on their loopback, or the identity the state file recorded); others are named
-            and left alone. Processes are ended by the namespace they run in, never by a PID read
+            Works after a crash or a kill -9 of `up` too: it reads /run/netlab/NAME.json and also \
+            looks at every namespace named NAME.*, but removes only those netlab made for the lab \
+            (the mark on their loopback, or the identity the state file recorded); others are named \
+            and left alone. Processes are ended by the namespace they run in, never by a PID read \
             back from a file. A lab that is not up is reported and not an error.
 
             Example:

@@ -7,10 +7,27 @@ struct Netlab: ParsableCommand {
         commandName: "netlab",
         abstract: "Build, inspect and decode Linux network labs.",
         discussion: """
+            A lab is a TOML file of nodes (network namespaces, small containers) and links; \
+            netlab builds it through netlink, runs its services and checks, and shows its \
+            traffic. Shell completions: netlab --generate-completion-script bash (or zsh, fish).
+
             Examples:
-              netlab decode capture.pcap              # one line per packet, like tcpdump -e -nn
-              netlab decode capture.pcap --json       # JSON Lines, one object per packet
-              netlab decode capture.pcap udp port 4789 --count 10
+              netlab up topologies/veth-pair.toml
+              netlab exec veth-pair a -- ping -c 3 b
+              netlab capture veth-pair b:eth0 icmp
+              netlab down veth-pair
+              netlab decode capture.pcap --json
             """,
-        subcommands: [UpCommand.self, DownCommand.self, StatusCommand.self, ExecCommand.self, ShellCommand.self, LogsCommand.self, ServiceCommand.self, CheckCommand.self, PlanCommand.self, WebCommand.self, ImpairCommand.self, CaptureCommand.self, GraphCommand.self, DecodeCommand.self, ProxyCommand.self, SuperviseCommand.self, NodeInitCommand.self])
+        subcommands: [],
+        groupedSubcommands: [
+            CommandGroup(name: "Labs", subcommands: [
+                UpCommand.self, DownCommand.self, StatusCommand.self, ExecCommand.self, ShellCommand.self,
+                LogsCommand.self, ServiceCommand.self, CheckCommand.self, PlanCommand.self,
+            ]),
+            CommandGroup(name: "Watching and changing a lab", subcommands: [
+                WebCommand.self, CaptureCommand.self, ImpairCommand.self, GraphCommand.self,
+            ]),
+            CommandGroup(name: "Tools", subcommands: [DecodeCommand.self, ProxyCommand.self]),
+            CommandGroup(name: "Internal", subcommands: [SuperviseCommand.self, NodeInitCommand.self]),
+        ])
 }

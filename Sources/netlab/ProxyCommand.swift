@@ -35,9 +35,9 @@ struct ProxyRunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run the proxy in the foreground (the default).",
         discussion: """
-            Logs go to standard error. SIGTERM or SIGINT stops it (device removed, captures
-            flushed, exit 0); SIGHUP re-reads the configuration and applies peer and route
-            changes without dropping flows (a bad file keeps the running configuration).
+            Logs go to standard error. SIGTERM or SIGINT stops it (device removed, captures \
+            flushed, exit 0); SIGHUP re-reads the configuration and applies peer and route \
+            changes without dropping flows (a bad file keeps the running configuration). \
             Run it inside the namespace it serves (netlab exec LAB NODE -- netlab proxy ...).
             """)
 

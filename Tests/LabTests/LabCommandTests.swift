@@ -3,60 +3,20 @@ import Lab
 import Netlink
 import Synchronization
 import Testing
+import TestSupport
 
 /// The netlab lab commands as a user runs them.
 @Suite("netlab lab commands", .serialized)
 struct LabCommandTests {
     static let tag = "nltcmd\(getpid())"
 
-    static var netlab: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("netlab").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return ".build/debug/netlab"
-    }
+    static var netlab: String { ProcessRunner.netlab }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = ProcessRunner.Result
 
     /// Runs netlab (or `program`, with `prefix` before the arguments) and collects its output.
     static func run(_ arguments: [String], input: String? = nil, program: String? = nil, prefix: [String] = []) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program ?? netlab)
-        process.arguments = prefix + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let inputPipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
-        try process.run()
-        if let input {
-            inputPipe.fileHandleForWriting.write(Data(input.utf8))
-            try inputPipe.fileHandleForWriting.close()
-        }
-        // Both pipes at once: a command that fills one while the other is read first would
-        // block on it for ever (1024 validation errors fill stderr's 64 KiB).
-        let errors = Mutex(Data())
-        let done = DispatchSemaphore(value: 0)
-        let errorHandle = err.fileHandleForReading
-        Thread {
-            let data = errorHandle.readDataToEndOfFile()
-            errors.withLock { $0 = data }
-            done.signal()
-        }.start()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        done.wait()
-        let e = errors.withLock { $0 }
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+        try ProcessRunner.run(prefix + arguments, input: input, program: program ?? netlab)
     }
 
     /// A veth-pair lab file with this run's name, and `extra` lines; returns (path, lab name).
@@ -168,6 +128,18 @@ struct LabCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         let text = try String(contentsOfFile: svg, encoding: .utf8)
         #expect(text.contains("<svg") && text.contains("flannel.1 (vxlan)"))
+    }
+
+    @Test("graph draws each proxy's TUN device and one dotted tunnel per peer: a proxy, or a kernel vxlan")
+    func graphProxies() throws {
+        let root = TopologyValidationTests.repositoryRoot
+        let sites = GraphRenderer.dot(try TopologyParser.load(path: "\(root)/topologies/proxy-two-sites.toml"))
+        #expect(sites.contains("<p_vx0> vx0 (proxy 10.20.1.2:4789)"), "\(sites)")
+        let tunnels = sites.split(separator: "\n").filter { $0.contains("label=\"vni 100 (proxy)\"") }
+        #expect(tunnels == ["  \"gwa\":p_vx0 -- \"gwb\":p_vx0 [style=dotted, label=\"vni 100 (proxy)\"];"], "one edge per pair")
+        let kernel = GraphRenderer.dot(try TopologyParser.load(path: "\(root)/topologies/proxy-kernel.toml"))
+        #expect(kernel.contains("\"host2\":p_vx0 -- \"host1\":p_vx0 [style=dotted, label=\"vni 42 (proxy)\"]"), "\(kernel)")
+        #expect(!kernel.contains("vtep"), "the kernel end is the node's vxlan, not an outside endpoint")
     }
 
     @Test("capture prints live packets decoded, and writes a pcap that decode reads")

@@ -96,16 +96,18 @@ let package = Package(
         // libFuzzer entry point for the layer walker; a plain build gives a stub (see scripts/fuzz.sh).
         .executableTarget(name: "PacketFuzz", dependencies: ["Packet", "Decode"], swiftSettings: strictSwift),
 
+        // What every test target shares: running helper programs and the netlab binary.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSwift),
         .testTarget(
-            name: "LabTests", dependencies: ["Lab", "Netlink", "Packet", "Proxy"],
+            name: "LabTests", dependencies: ["Lab", "Netlink", "Packet", "Proxy", "TestSupport"],
             swiftSettings: strictSwift),
-        .testTarget(name: "WebTests", dependencies: ["Web", "Lab", "Netlink"], exclude: ["Browser"], swiftSettings: strictSwift),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "ConfigFile", "Packet", "Netlink"], swiftSettings: strictSwift),
-        .testTarget(name: "TunTests", dependencies: ["Tun", "Netlink", "Packet"], swiftSettings: strictSwift),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "Packet"], swiftSettings: strictSwift),
+        .testTarget(name: "WebTests", dependencies: ["Web", "Lab", "Netlink", "TestSupport"], exclude: ["Browser"], swiftSettings: strictSwift),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "ConfigFile", "Packet", "Netlink", "Tun", "TestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "TunTests", dependencies: ["Tun", "Netlink", "Packet", "TestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "Packet", "TestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "PacketTests", dependencies: ["Packet"], swiftSettings: strictSwift),
         .testTarget(
-            name: "DecodeTests", dependencies: ["Packet", "Capture", "Decode"],
+            name: "DecodeTests", dependencies: ["Packet", "Capture", "Decode", "TestSupport"],
             resources: [.copy("Captures")], swiftSettings: strictSwift),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The worked examples of shared/spec/decode-json.md: the output must match line for line.
 @Suite("Decode contract examples")
@@ -19,7 +20,7 @@ struct ContractExampleTests {
     @Test("the CLI prints the same bytes and exits 0")
     func cli() throws {
         let capture = try Decoding.capturePath("08_vxlan.pcap")
-        let result = try Shell.run([Shell.netlab, "decode", capture, "--json"])
+        let result = try ProcessRunner.run([ProcessRunner.netlab, "decode", capture, "--json"])
         #expect(result.status == 0)
         let expected = try String(contentsOfFile: try Decoding.capturePath("08_vxlan.pcap.jsonl"), encoding: .utf8)
         #expect(result.stdout == expected)

@@ -1,13 +1,14 @@
 import Foundation
 import Packet
 import Testing
+import TestSupport
 
 /// `netlab decode` as a user runs it: exit codes, one-line errors, --count, filters.
 @Suite("netlab decode command")
 struct DecodeCommandTests {
     @Test("a missing file, a non-capture and an unsupported link type: one line on stderr, exit 1")
     func badFiles() throws {
-        let missing = try Shell.run([Shell.netlab, "decode", "/nonexistent/x.pcap"])
+        let missing = try ProcessRunner.run([ProcessRunner.netlab, "decode", "/nonexistent/x.pcap"])
         #expect(missing.status == 1)
         #expect(missing.stdout.isEmpty)
         #expect(missing.stderr.split(separator: "\n").count == 1)
@@ -16,7 +17,7 @@ struct DecodeCommandTests {
         let text = NSTemporaryDirectory() + "netlab-test-\(getpid())-notpcap.txt"
         try "hello, I am not a capture\n".write(toFile: text, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: text) }
-        let notCapture = try Shell.run([Shell.netlab, "decode", text, "--json"])
+        let notCapture = try ProcessRunner.run([ProcessRunner.netlab, "decode", text, "--json"])
         #expect(notCapture.status == 1)
         #expect(notCapture.stderr.split(separator: "\n").count == 1)
 
@@ -26,7 +27,7 @@ struct DecodeCommandTests {
         let wifi = NSTemporaryDirectory() + "netlab-test-\(getpid())-wifi.pcap"
         try Data(header).write(to: URL(fileURLWithPath: wifi))
         defer { try? FileManager.default.removeItem(atPath: wifi) }
-        let unsupported = try Shell.run([Shell.netlab, "decode", wifi])
+        let unsupported = try ProcessRunner.run([ProcessRunner.netlab, "decode", wifi])
         #expect(unsupported.status == 1)
         #expect(unsupported.stderr.contains("unsupported link type"))
         #expect(unsupported.stderr.split(separator: "\n").count == 1)
@@ -35,11 +36,11 @@ struct DecodeCommandTests {
     @Test("--count stops early and a BPF filter selects packets")
     func countAndFilter() throws {
         let capture = try Decoding.capturePath("06_tcp.pcap")
-        let two = try Shell.run([Shell.netlab, "decode", capture, "--json", "--count", "2"])
+        let two = try ProcessRunner.run([ProcessRunner.netlab, "decode", capture, "--json", "--count", "2"])
         #expect(two.status == 0)
         #expect(two.stdout.split(separator: "\n").count == 2)
 
-        let https = try Shell.run([Shell.netlab, "decode", capture, "--json", "tcp", "port", "443"])
+        let https = try ProcessRunner.run([ProcessRunner.netlab, "decode", capture, "--json", "tcp", "port", "443"])
         #expect(https.status == 0)
         let lines = https.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 4)
@@ -49,7 +50,7 @@ struct DecodeCommandTests {
             #expect(ports.contains(443))
         }
 
-        let bad = try Shell.run([Shell.netlab, "decode", capture, "tcp", "port", "nope"])
+        let bad = try ProcessRunner.run([ProcessRunner.netlab, "decode", capture, "tcp", "port", "nope"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("bad filter"))
     }
@@ -57,7 +58,7 @@ struct DecodeCommandTests {
     @Test("text output has one line per packet")
     func text() throws {
         let capture = try Decoding.capturePath("08_vxlan.pcap")
-        let result = try Shell.run([Shell.netlab, "decode", capture])
+        let result = try ProcessRunner.run([ProcessRunner.netlab, "decode", capture])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 12)

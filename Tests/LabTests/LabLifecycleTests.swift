@@ -1,7 +1,7 @@
 import Foundation
 import Lab
 import Netlink
-import Proxy
+@testable import Proxy
 import Testing
 
 /// Every shipped lab built for real, checked through netlink and by traffic, and removed with

@@ -3,6 +3,7 @@ import Lab
 import Netlink
 import Synchronization
 import Testing
+import TestSupport
 
 /// netlab touches only what it made: namespaces by their mark and identity, processes by the
 /// namespace they run in, and one `up`/`down` of a lab at a time.
@@ -36,12 +37,12 @@ struct LabOwnershipTests {
         let squatter = try NetworkNamespace.create("\(name).a")
         defer { try? squatter.delete() }
         // Something of its owner's inside, which up must not replace.
-        try OwnershipShell.run(["ip", "-n", squatter.name, "link", "add", "keepme", "type", "veth", "peer", "name", "keepme2"])
+        try ProcessRunner.must(["ip", "-n", squatter.name, "link", "add", "keepme", "type", "veth", "peer", "name", "keepme2"])
         let up = try LabCommandTests.run(["up", path])
         #expect(up.status == 1)
         #expect(up.stderr.contains("\(name).a") && up.stderr.contains("ip netns del \(name).a"), "\(up.stderr)")
         #expect(Self.labNamespaces(name) == ["\(name).a"], "up created something: \(Self.labNamespaces(name))")
-        #expect(try OwnershipShell.run(["ip", "-n", squatter.name, "link", "show", "keepme"]) == 0)
+        #expect(try ProcessRunner.run(["ip", "-n", squatter.name, "link", "show", "keepme"]).status == 0)
         // And down, asked for the lab, leaves it too.
         _ = try LabCommandTests.run(["down", name])
         #expect(squatter.exists)
@@ -181,17 +182,3 @@ struct LabOwnershipTests {
     }
 }
 
-/// Runs a command and returns its exit status.
-enum OwnershipShell {
-    @discardableResult
-    static func run(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-}

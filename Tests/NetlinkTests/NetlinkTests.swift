@@ -2,6 +2,7 @@ import Foundation
 import Netlink
 import Packet
 import Testing
+import TestSupport
 
 /// The netlink layer against the real kernel, in namespaces this test makes and removes.
 @Suite("Netlink layer", .serialized)
@@ -101,7 +102,7 @@ struct NetlinkTests {
         #expect(kind("lo") == nil)
         let bridgeIndex = links.first { $0.name == "br0" }?.index
         #expect(links.first { $0.name == "p0" }?.masterIndex == bridgeIndex)
-        let details = try Shell.run(["ip", "-n", ns.name, "-d", "link", "show"])
+        let details = try ProcessRunner.run(["ip", "-n", ns.name, "-d", "link", "show"]).output
         #expect(details.contains("vxlan id 42 remote 10.9.9.2 local 10.9.9.1 dev p1"))
         #expect(details.contains("macvlan mode bridge"))
     }
@@ -131,8 +132,8 @@ struct NetlinkTests {
             try socket.change("p0", master: "br0")
             try socket.addBridgeVLAN(10, port: "p0", pvid: true, untagged: true)
         }
-        #expect(try Shell.run(["ip", "-n", ns.name, "-d", "link", "show", "br0"]).contains("vlan_filtering 1"))
-        #expect(try Shell.run(["bridge", "-n", ns.name, "vlan", "show", "dev", "p0"]).contains("10 PVID"))
+        #expect(try ProcessRunner.run(["ip", "-n", ns.name, "-d", "link", "show", "br0"]).output.contains("vlan_filtering 1"))
+        #expect(try ProcessRunner.run(["bridge", "-n", ns.name, "vlan", "show", "dev", "p0"]).output.contains("10 PVID"))
     }
 
     @Test("tbf rate limiting, replaced and removed", .enabled(if: KernelSupport.current.tbf))
@@ -146,10 +147,10 @@ struct NetlinkTests {
             try socket.setImpairment(Impairment(rate: 10_000_000), on: "p0")
             #expect(try socket.qdiscs().contains { $0.kind == "tbf" })
         }
-        let shown = try Shell.run(["tc", "-n", ns.name, "qdisc", "show", "dev", "p0"])
+        let shown = try ProcessRunner.run(["tc", "-n", ns.name, "qdisc", "show", "dev", "p0"]).output
         #expect(shown.contains("tbf") && shown.contains("rate 10Mbit"), "\(shown)")
         try ns.run { try RouteSocket().setImpairment(Impairment(), on: "p0") }
-        #expect(!(try Shell.run(["tc", "-n", ns.name, "qdisc", "show", "dev", "p0"])).contains("tbf"))
+        #expect(!(try ProcessRunner.run(["tc", "-n", ns.name, "qdisc", "show", "dev", "p0"]).output).contains("tbf"))
     }
 
     @Test("netem delay, jitter and loss under tbf", .enabled(if: KernelSupport.current.netem))
@@ -162,7 +163,7 @@ struct NetlinkTests {
             try socket.change("p0", up: true)
             try socket.setImpairment(Impairment(delay: 10_000, jitter: 1_000, loss: 1.5, rate: 10_000_000), on: "p0")
         }
-        let shown = try Shell.run(["tc", "-n", ns.name, "qdisc", "show", "dev", "p0"])
+        let shown = try ProcessRunner.run(["tc", "-n", ns.name, "qdisc", "show", "dev", "p0"]).output
         #expect(shown.contains("netem") && shown.contains("delay 10ms") && shown.contains("loss 1.5%"), "\(shown)")
         #expect(shown.contains("tbf"), "\(shown)")
     }
@@ -179,22 +180,7 @@ struct NetlinkTests {
         let ns = try NetworkNamespace.create("\(Self.prefix)-s")
         defer { try? ns.delete() }
         try ns.run { try NetworkNamespace.writeSysctl("net.ipv4.ip_forward", "1") }
-        #expect(try Shell.run(["ip", "netns", "exec", ns.name, "cat", "/proc/sys/net/ipv4/ip_forward"]).hasPrefix("1"))
+        #expect(try ProcessRunner.run(["ip", "netns", "exec", ns.name, "cat", "/proc/sys/net/ipv4/ip_forward"]).output.hasPrefix("1"))
         #expect(try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8).hasPrefix("0"))
-    }
-}
-
-enum Shell {
-    static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,6 +1,6 @@
 import Glibc
 import Packet
-import Proxy
+@testable import Proxy
 import Testing
 
 /// The batched sender over loopback sockets: runs of same-sized datagrams go out as one GSO

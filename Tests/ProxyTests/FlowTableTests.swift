@@ -1,5 +1,5 @@
 import Packet
-import Proxy
+@testable import Proxy
 import Testing
 
 @Suite("Flow table")

@@ -1,6 +1,6 @@
 import ConfigFile
 import Packet
-import Proxy
+@testable import Proxy
 import Testing
 
 @Suite("Proxy configuration")

@@ -1,5 +1,5 @@
 import Packet
-import Proxy
+@testable import Proxy
 import Testing
 
 /// The engine's neighbour cache and inner-packet checks, on bytes alone.

@@ -1,5 +1,5 @@
 import Packet
-import Proxy
+@testable import Proxy
 import Testing
 
 /// Whatever arrives, from the underlay or the TUN device, the engine answers with a decision:

@@ -1,7 +1,7 @@
 import Foundation
 import Netlink
 import Packet
-import Proxy
+@testable import Proxy
 import Testing
 
 /// The proxy under hostile input: datagrams that lie, spoofed sources, and local clients that

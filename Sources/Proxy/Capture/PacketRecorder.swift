@@ -11,7 +11,7 @@ import Glibc
 ///
 /// Workers share one recorder; writes are serialized by a lock. Capturing is for watching and
 /// debugging, not for line rate: it costs a copy and a lock per packet.
-public final class PacketRecorder: Sendable {
+final class PacketRecorder: Sendable {
     private struct Files {
         var inner: PcapFileWriter?
         var outer: PcapFileWriter?
@@ -20,11 +20,11 @@ public final class PacketRecorder: Sendable {
     }
 
     private let files: Locked<Files>
-    public let innerPath: String?
-    public let outerPath: String?
+    let innerPath: String?
+    let outerPath: String?
 
     /// Opens (truncates) the files; nil paths are not written.
-    public init(inner: String?, outer: String?) throws(CaptureError) {
+    init(inner: String?, outer: String?) throws(CaptureError) {
         let innerFile = try inner.map { path throws(CaptureError) in try PcapFileWriter(path: path, linkType: .raw) }
         let outerFile = try outer.map { path throws(CaptureError) in try PcapFileWriter(path: path, linkType: .ethernet) }
         innerPath = inner
@@ -36,8 +36,8 @@ public final class PacketRecorder: Sendable {
         files.withLock { $0.scratch.deallocate() }
     }
 
-    public var recordsInner: Bool { innerPath != nil }
-    public var recordsOuter: Bool { outerPath != nil }
+    var recordsInner: Bool { innerPath != nil }
+    var recordsOuter: Bool { outerPath != nil }
 
     private static func now() -> (Int, Int) {
         var t = timespec()
@@ -46,14 +46,14 @@ public final class PacketRecorder: Sendable {
     }
 
     /// Records an inner IP packet.
-    public func inner(_ packet: UnsafeRawBufferPointer) {
+    func inner(_ packet: UnsafeRawBufferPointer) {
         guard innerPath != nil else { return }
         let (seconds, micros) = Self.now()
         files.withLock { $0.inner?.write(packet, seconds: seconds, microseconds: micros) }
     }
 
     /// Records a VXLAN datagram as the frame that carried it between `source` and `destination`.
-    public func outer(_ datagram: UnsafeRawBufferPointer, from source: SocketEndpoint, to destination: SocketEndpoint) {
+    func outer(_ datagram: UnsafeRawBufferPointer, from source: SocketEndpoint, to destination: SocketEndpoint) {
         guard outerPath != nil else { return }
         let (seconds, micros) = Self.now()
         files.withLock { f in
@@ -90,7 +90,7 @@ public final class PacketRecorder: Sendable {
     }
 
     /// Pushes what libpcap buffered to the files (so a reader sees it while the proxy runs).
-    public func flush() {
+    func flush() {
         files.withLock { f in
             try? f.inner?.flush()
             try? f.outer?.flush()
@@ -98,7 +98,7 @@ public final class PacketRecorder: Sendable {
     }
 
     /// Flushes and closes both files.
-    public func close() {
+    func close() {
         files.withLock { f in
             try? f.inner?.flush()
             try? f.outer?.flush()

@@ -11,15 +11,15 @@ import Glibc
 /// proxy run by systemd on the host: every local user), and `flows` shows every tunnelled
 /// flow's inner addresses and ports. The kernel tells who connected (SO_PEERCRED), before a
 /// byte is read.
-public struct ControlAccess: Sendable, Equatable {
+struct ControlAccess: Sendable, Equatable {
     /// The client's credentials: what SO_PEERCRED reports, and the process's groups.
-    public struct Client: Sendable, Equatable {
-        public var pid: Int32
-        public var uid: UInt32
-        public var gid: UInt32
-        public var groups: [UInt32]
+    struct Client: Sendable, Equatable {
+        var pid: Int32
+        var uid: UInt32
+        var gid: UInt32
+        var groups: [UInt32]
 
-        public init(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]) {
+        init(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]) {
             self.pid = pid
             self.uid = uid
             self.gid = gid
@@ -28,23 +28,23 @@ public struct ControlAccess: Sendable, Equatable {
     }
 
     /// The one line a refused client gets, and `netlab proxy status` prints.
-    public static let refusal = "permission denied: run as root or join group netlab"
+    static let refusal = "permission denied: run as root or join group netlab"
 
-    public let ownUID: UInt32
+    let ownUID: UInt32
     /// The `netlab` group's id, nil when the group does not exist.
-    public let netlabGroup: UInt32?
+    let netlabGroup: UInt32?
 
-    public init(ownUID: UInt32, netlabGroup: UInt32?) {
+    init(ownUID: UInt32, netlabGroup: UInt32?) {
         self.ownUID = ownUID
         self.netlabGroup = netlabGroup
     }
 
     /// The rule for this process: its effective user, and the `netlab` group as it is now.
-    public static func current() -> ControlAccess {
+    static func current() -> ControlAccess {
         ControlAccess(ownUID: geteuid(), netlabGroup: groupID("netlab"))
     }
 
-    public func allows(_ client: Client) -> Bool {
+    func allows(_ client: Client) -> Bool {
         if client.uid == 0 || client.uid == ownUID { return true }
         guard let netlabGroup else { return false }
         return client.gid == netlabGroup || client.groups.contains(netlabGroup)
@@ -52,7 +52,7 @@ public struct ControlAccess: Sendable, Equatable {
 
     /// The credentials of the process at the other end of a connected Unix socket, with its
     /// supplementary groups from /proc (the kernel's SO_PEERCRED carries only the primary one).
-    public static func client(of descriptor: Int32) -> Client? {
+    static func client(of descriptor: Int32) -> Client? {
         var pid: Int32 = 0
         var uid: UInt32 = 0
         var gid: UInt32 = 0

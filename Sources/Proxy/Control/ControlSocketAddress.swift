@@ -7,8 +7,8 @@ import Glibc
 /// Abstract names belong to the network namespace, like the TUN device itself, so two proxies
 /// in two lab nodes may both call their device vx0 and never meet, and nothing is left in the
 /// file system after a crash.
-public enum ControlSocketAddress {
-    public static func name(tun: String) -> String { "netlab-proxy.\(tun)" }
+enum ControlSocketAddress {
+    static func name(tun: String) -> String { "netlab-proxy.\(tun)" }
 
     /// Calls `body` with the sockaddr_un for `name` and its length.
     static func with<R>(_ name: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {

@@ -9,9 +9,9 @@ import Packet
 /// with ARP/NDP and keeps it in a neighbour cache (`NeighborTable`), and finishes inner
 /// checksums a kernel peer left partial (CHECKSUM_PARTIAL over veth) before the TUN device
 /// sees the packet.
-public final class ProxyEngine {
+final class ProxyEngine {
     /// What to do with a datagram received on the underlay socket.
-    public enum Ingress: Equatable, Sendable {
+    enum Ingress: Equatable, Sendable {
         /// Write the inner packet at `start..<start+length` of the datagram (checksums finished
         /// there, in place) to the TUN device; it came from peer `peer`.
         case deliver(peer: Int, start: Int, length: Int)
@@ -24,7 +24,7 @@ public final class ProxyEngine {
     }
 
     /// What to do with a packet read from the TUN device.
-    public enum Egress: Equatable, Sendable {
+    enum Egress: Equatable, Sendable {
         /// Send the VXLAN payload at `start..<start+length` of the slot to peer `peer`, at
         /// `endpoint`. The caller picks the outer UDP source port from the inner flow's hash
         /// (RFC 7348 section 5): it has the flow key already.
@@ -39,10 +39,10 @@ public final class ProxyEngine {
         case drop(DropReason)
     }
 
-    public private(set) var configuration: ProxyConfiguration
+    private(set) var configuration: ProxyConfiguration
     /// The largest inner packet each peer's path carries (its underlay path MTU less the
     /// VXLAN overhead), by peer index.
-    public private(set) var pathMTUs: [Int]
+    private(set) var pathMTUs: [Int]
     private let defaultMTU: Int
     private var neighbors: NeighborCache
     private var tunSources: [IPAddress]
@@ -58,7 +58,7 @@ public final class ProxyEngine {
     private var owed: [(peer: Int, address: IPAddress)] = []
     private static let owedLimit = 16
 
-    public init(configuration: ProxyConfiguration, mtu: Int, neighbors: NeighborTable = NeighborTable()) {
+    init(configuration: ProxyConfiguration, mtu: Int, neighbors: NeighborTable = NeighborTable()) {
         self.configuration = configuration
         defaultMTU = mtu
         pathMTUs = Array(repeating: mtu, count: configuration.peers.count)
@@ -90,7 +90,7 @@ public final class ProxyEngine {
     /// Takes new peers and routes (SIGHUP). Learned neighbours stay: the daemon removes those
     /// that no peer routes any more from the shared table. A peer kept with the same endpoint
     /// and VNI keeps its path MTU.
-    public func reconfigure(_ new: ProxyConfiguration) {
+    func reconfigure(_ new: ProxyConfiguration) {
         let old = Dictionary(configuration.peers.enumerated().map { (Self.key($0.element), pathMTUs[$0.offset]) },
                              uniquingKeysWith: { a, _ in a })
         configuration = new
@@ -103,14 +103,14 @@ public final class ProxyEngine {
     }
 
     /// Sets the largest inner packet peer `peer`'s path carries (the path MTU changed).
-    public func setPathMTU(_ mtu: Int, peer: Int) {
+    func setPathMTU(_ mtu: Int, peer: Int) {
         guard pathMTUs.indices.contains(peer) else { return }
         pathMTUs[peer] = mtu
     }
 
     /// Starts a batch at `now` (monotonic nanoseconds): takes what other workers learned.
     @inline(__always)
-    public func beginBatch(now: UInt64) {
+    func beginBatch(now: UInt64) {
         self.now = now
         neighbors.refresh()
     }
@@ -118,7 +118,7 @@ public final class ProxyEngine {
     /// The proxy's MAC on a VNI: locally administered and unicast (02), two bytes from a hash
     /// of the underlay listen address, so two proxies on one overlay differ (a kernel bridge
     /// learning both would otherwise see one MAC flap between them), then the 24-bit VNI.
-    public static func mac(vni: UInt32, listen: SocketEndpoint) -> MACAddress {
+    static func mac(vni: UInt32, listen: SocketEndpoint) -> MACAddress {
         mac(vni: vni, salt: macSalt(listen: listen))
     }
 
@@ -160,7 +160,7 @@ public final class ProxyEngine {
     /// Decides for a datagram from the underlay. The datagram is the caller's receive buffer:
     /// an inner packet is delivered where it lies, with a partial checksum finished in place,
     /// so the only copy on the way to the TUN device is the one the kernel makes.
-    public func ingress(
+    func ingress(
         _ datagram: UnsafeMutableRawBufferPointer, from source: IPAddress, reply: UnsafeMutableRawBufferPointer
     ) -> Ingress {
         guard let vxlan = try? VXLANHeader(UnsafeRawBufferPointer(datagram)), vxlan.hasValidVNI else { return .drop(.malformed) }
@@ -353,7 +353,7 @@ public final class ProxyEngine {
     ///
     /// - Parameter largestSegment: for a GSO super-packet, the size of the largest packet it
     ///   stands for: that, not `length`, is held against the MTU.
-    public func egress(
+    func egress(
         slot: UnsafeMutableRawBufferPointer, packetOffset: Int, length: Int, largestSegment: Int? = nil,
         reply: UnsafeMutableRawBufferPointer
     ) -> Egress {
@@ -419,7 +419,7 @@ public final class ProxyEngine {
     /// Writes the requests owed for neighbours in use whose entries grew old, one at a time
     /// into `reply`, and hands each to `send` with its peer; call once per batch. The answers
     /// confirm the entries, as the kernel's probes of a STALE neighbour do.
-    public func takeRequests(into reply: UnsafeMutableRawBufferPointer, _ send: (_ peer: Int, _ length: Int) -> Void) {
+    func takeRequests(into reply: UnsafeMutableRawBufferPointer, _ send: (_ peer: Int, _ length: Int) -> Void) {
         guard !owed.isEmpty else { return }
         for request in owed where request.peer < configuration.peers.count {
             if let n = resolution(for: request.address, peer: request.peer, into: reply) { send(request.peer, n) }

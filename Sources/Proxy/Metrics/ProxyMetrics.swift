@@ -7,18 +7,18 @@ import Synchronization
 ///
 /// Workers never touch a metric: they count in plain memory, and each scrape adds what was
 /// counted since the previous scrape to the metrics. The hot path pays nothing for metrics.
-public final class ProxyMetrics: Sendable {
-    public let registry = PrometheusCollectorRegistry()
+final class ProxyMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     /// The totals at the previous scrape, by metric and labels.
     private let previous = Mutex<[String: UInt64]>([:])
 
-    public init() {
+    init() {
         factory = PrometheusMetricsFactory(registry: registry)
     }
 
     /// Brings the metrics up to `status` and renders them in the Prometheus text format.
-    public func render(_ status: ProxyStatus) -> [UInt8] {
+    func render(_ status: ProxyStatus) -> [UInt8] {
         previous.withLock { last in
             func counter(_ name: String, _ labels: [(String, String)], _ total: UInt64) {
                 let key = name + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")

@@ -11,17 +11,17 @@ import Packet
 /// on the far site's LAN gets one from the proxy in front of it.
 ///
 /// It writes the reply frame into the caller's buffer; nothing is allocated.
-public struct NeighborResponder: Sendable {
+struct NeighborResponder: Sendable {
     /// The MAC the proxy uses on this VNI.
-    public let mac: MACAddress
+    let mac: MACAddress
     /// Addresses and prefixes the proxy always answers for.
-    public let prefixes: [IPPrefix]
+    let prefixes: [IPPrefix]
     /// With `routesOthers`, the addresses it does not answer for.
-    public let excluded: [IPPrefix]
+    let excluded: [IPPrefix]
     /// Answer for every address outside `excluded` too (proxy ARP).
-    public let routesOthers: Bool
+    let routesOthers: Bool
 
-    public init(mac: MACAddress, answersFor prefixes: [IPPrefix], routesAllBut excluded: [IPPrefix]? = nil) {
+    init(mac: MACAddress, answersFor prefixes: [IPPrefix], routesAllBut excluded: [IPPrefix]? = nil) {
         self.mac = mac
         self.prefixes = prefixes
         self.excluded = excluded ?? []
@@ -36,7 +36,7 @@ public struct NeighborResponder: Sendable {
 
     /// If `frame` (an inner Ethernet frame) asks for an address the proxy answers for, writes
     /// the reply frame to `out` and returns its length; otherwise nil.
-    public func reply(to frame: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
+    func reply(to frame: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Int? {
         var walker = LayerWalker(frame)
         guard case let .ethernet(ethernet)?? = try? walker.next() else { return nil }
         switch try? walker.next() {
@@ -70,7 +70,7 @@ public struct NeighborResponder: Sendable {
 
     /// A neighbour solicitation from `source` for `target` (RFC 4861 section 7.2.2: to the
     /// solicited-node multicast address, with the source link-layer option); returns its length.
-    public func solicitation(for target: IPv6Address, from source: IPv6Address, into out: UnsafeMutableRawBufferPointer) -> Int? {
+    func solicitation(for target: IPv6Address, from source: IPv6Address, into out: UnsafeMutableRawBufferPointer) -> Int? {
         let length = 14 + 40 + 8 + 16 + 8
         guard out.count >= length else { return nil }
         let low24 = target.low & 0xFF_FFFF

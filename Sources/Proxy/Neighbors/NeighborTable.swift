@@ -2,11 +2,11 @@ import Packet
 import Synchronization
 
 /// A neighbour: an inner address on one VNI.
-public struct NeighborKey: Hashable, Sendable {
-    public let vni: UInt32
-    public let address: IPAddress
+struct NeighborKey: Hashable, Sendable {
+    let vni: UInt32
+    let address: IPAddress
 
-    public init(vni: UInt32, address: IPAddress) {
+    init(vni: UInt32, address: IPAddress) {
         self.vni = vni
         self.address = address
     }
@@ -28,22 +28,22 @@ public struct NeighborKey: Hashable, Sendable {
 ///
 /// Engines keep a private copy of what they use (see `ProxyEngine`) and look here only when
 /// `generation` moved or their copy grew old, so the packet path costs one relaxed atomic load.
-public final class NeighborTable: Sendable {
+final class NeighborTable: Sendable {
     /// One cached neighbour.
-    public struct Entry: Equatable, Sendable {
-        public var mac: MACAddress
+    struct Entry: Equatable, Sendable {
+        var mac: MACAddress
         /// When an answer or the neighbour's own traffic last showed the mapping holds
         /// (monotonic nanoseconds).
-        public var confirmed: UInt64
+        var confirmed: UInt64
 
-        public init(mac: MACAddress, confirmed: UInt64) {
+        init(mac: MACAddress, confirmed: UInt64) {
             self.mac = mac
             self.confirmed = confirmed
         }
     }
 
     /// How a mapping was seen: which decides whether it may replace one already held.
-    public enum Evidence: Sendable {
+    enum Evidence: Sendable {
         /// A neighbour discovery answer, or a request for one of the proxy's addresses: may
         /// replace the MAC held for the address.
         case discovery
@@ -53,9 +53,9 @@ public final class NeighborTable: Sendable {
 
     /// Past this age an entry is still used, but a request goes out (at most once a second)
     /// to confirm it: the kernel's REACHABLE to STALE (base_reachable_time, 30 s).
-    public static let reachableTime: UInt64 = 30_000_000_000
+    static let reachableTime: UInt64 = 30_000_000_000
     /// Past this age without confirmation an entry is gone (the kernel's gc_stale_time).
-    public static let lifetime: UInt64 = 60_000_000_000
+    static let lifetime: UInt64 = 60_000_000_000
 
     /// The entries, and room for the keys a sweep removes: both sized once, so that neither
     /// learning on the packet path nor the sweep ever allocates.
@@ -64,13 +64,13 @@ public final class NeighborTable: Sendable {
         var doomed: [NeighborKey] = []
     }
 
-    public let capacity: Int
+    let capacity: Int
     private let generationCounter = Atomic<Int>(0)
     private let refusedCounter = Atomic<UInt64>(0)
     private let storage: Mutex<Storage>
 
     /// `capacity`: 4096 by default, four times the kernel's default gc_thresh3.
-    public init(capacity: Int = 4096) {
+    init(capacity: Int = 4096) {
         self.capacity = capacity
         var initial = Storage()
         initial.entries.reserveCapacity(capacity)
@@ -79,17 +79,17 @@ public final class NeighborTable: Sendable {
     }
 
     /// Bumped by every new, changed or removed mapping (not by confirmations).
-    public var generation: Int { generationCounter.load(ordering: .acquiring) }
+    var generation: Int { generationCounter.load(ordering: .acquiring) }
 
     /// Mappings refused because the table was full.
-    public var refused: UInt64 { refusedCounter.load(ordering: .relaxed) }
+    var refused: UInt64 { refusedCounter.load(ordering: .relaxed) }
 
-    public var count: Int { storage.withLock { $0.entries.count } }
+    var count: Int { storage.withLock { $0.entries.count } }
 
     /// Records that `key` is at `mac`; returns the entry now held (which, for traffic that
     /// disagrees with an answer, is the answer's), or nil when the table was full.
     @discardableResult
-    public func learn(_ mac: MACAddress, for key: NeighborKey, evidence: Evidence, now: UInt64) -> Entry? {
+    func learn(_ mac: MACAddress, for key: NeighborKey, evidence: Evidence, now: UInt64) -> Entry? {
         var changed = false
         let result: Entry? = storage.withLock { s in
             if var entry = s.entries[key] {
@@ -115,19 +115,19 @@ public final class NeighborTable: Sendable {
         return result
     }
 
-    public func lookup(_ key: NeighborKey) -> Entry? {
+    func lookup(_ key: NeighborKey) -> Entry? {
         storage.withLock { $0.entries[key] }
     }
 
     /// Removes the entries not confirmed for `lifetime`; returns how many went.
     @discardableResult
-    public func expire(now: UInt64) -> Int {
+    func expire(now: UInt64) -> Int {
         remove { _, entry in now > entry.confirmed && now - entry.confirmed >= Self.lifetime }
     }
 
     /// Removes the entries `shouldRemove` picks (a reload removing what no peer routes any more).
     @discardableResult
-    public func remove(where shouldRemove: (NeighborKey, Entry) -> Bool) -> Int {
+    func remove(where shouldRemove: (NeighborKey, Entry) -> Bool) -> Int {
         let removed = storage.withLock { s in
             // Key by key, so the table keeps the storage it reserved (learning on the packet
             // path then never grows it), through a list made once: a sweep that built a new
@@ -142,7 +142,7 @@ public final class NeighborTable: Sendable {
     }
 
     /// Every entry, for status.
-    public func snapshot() -> [(key: NeighborKey, entry: Entry)] {
+    func snapshot() -> [(key: NeighborKey, entry: Entry)] {
         storage.withLock { s in s.entries.map { (key: $0.key, entry: $0.value) } }
     }
 }

@@ -15,13 +15,13 @@ import Glibc
 /// cannot). The monitor keeps one such socket per peer; it sends nothing on them. Workers ask
 /// it to look again when a send fails (EMSGSIZE: the datagram no longer fits) and once a
 /// second, so a path MTU that grows back is seen too.
-public final class PathMTUMonitor: Sendable {
+final class PathMTUMonitor: Sendable {
     /// One peer's path.
-    public struct Path: Equatable, Sendable {
+    struct Path: Equatable, Sendable {
         /// The underlay path MTU toward the peer.
-        public var underlay: Int
+        var underlay: Int
         /// The largest inner packet that fits: `underlay` less the VXLAN overhead.
-        public var inner: Int
+        var inner: Int
     }
 
     private struct State {
@@ -41,7 +41,7 @@ public final class PathMTUMonitor: Sendable {
 
     /// Sockets for `peers`, bound to the listen address; a peer the kernel has no route to
     /// keeps `ceiling` until it has.
-    public init(listen: SocketEndpoint, peers: [SocketEndpoint], ceiling: Int, overhead: Int) {
+    init(listen: SocketEndpoint, peers: [SocketEndpoint], ceiling: Int, overhead: Int) {
         self.listen = listen
         self.ceiling = ceiling
         self.overhead = overhead
@@ -54,13 +54,13 @@ public final class PathMTUMonitor: Sendable {
     }
 
     /// Bumped whenever a path changed.
-    public var generation: Int { generationCounter.load(ordering: .acquiring) }
+    var generation: Int { generationCounter.load(ordering: .acquiring) }
 
     /// The paths, by peer index.
-    public var paths: [Path] { state.withLock { $0.paths } }
+    var paths: [Path] { state.withLock { $0.paths } }
 
     /// Takes a new peer list (reload); reads every path.
-    public func setPeers(_ peers: [SocketEndpoint]) {
+    func setPeers(_ peers: [SocketEndpoint]) {
         let sockets = peers.map(connectedSocket)
         state.withLock { s in
             for fd in s.sockets where fd >= 0 { close(fd) }
@@ -75,7 +75,7 @@ public final class PathMTUMonitor: Sendable {
     /// Reads every peer's path MTU again, unless that was done less than `minimumInterval`
     /// nanoseconds ago; returns whether any path changed.
     @discardableResult
-    public func refresh(now: UInt64, minimumInterval: UInt64 = 100_000_000) -> Bool {
+    func refresh(now: UInt64, minimumInterval: UInt64 = 100_000_000) -> Bool {
         let changed = state.withLock { s -> Bool in
             if now != 0, now &- s.lastRefresh < minimumInterval { return false }
             s.lastRefresh = now

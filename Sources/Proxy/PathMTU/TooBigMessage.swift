@@ -3,7 +3,7 @@ import Packet
 /// The ICMP message a tunnel owes the sender of an inner packet too large for the underlay:
 /// "fragmentation needed" (ICMP 3/4, RFC 1191) for IPv4 with DF, "packet too big" (ICMPv6 2,
 /// RFC 8201) for IPv6, so that path MTU discovery shrinks the flow instead of losing it.
-public enum TooBigMessage {
+enum TooBigMessage {
     /// Writes the message about `packet` (a raw IP packet over `mtu`) back to the packet's
     /// sender into `out`; returns its length, or nil when none is due: IPv4 without DF (it may
     /// be fragmented), a later fragment, or an ICMP error (never answered with another).
@@ -12,7 +12,7 @@ public enum TooBigMessage {
     /// sender *is* that address (the proxy's own host): the kernel drops an IPv4 packet whose
     /// source is one of its own addresses as a martian, so the message then comes from the
     /// packet's destination, which is routed through the tunnel.
-    public static func write(for packet: UnsafeRawBufferPointer, mtu: Int, sources: [IPAddress],
+    static func write(for packet: UnsafeRawBufferPointer, mtu: Int, sources: [IPAddress],
                              into out: UnsafeMutableRawBufferPointer) -> Int? {
         var walker = LayerWalker(packet, linkType: .raw)
         switch try? walker.next() {

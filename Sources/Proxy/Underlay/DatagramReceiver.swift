@@ -6,8 +6,8 @@ import Glibc
 
 /// Receives underlay datagrams in batches (recvmmsg) into buffers made once, and splits what
 /// UDP GRO coalesced back into the datagrams the peer sent. One per worker.
-public final class DatagramReceiver {
-    public let capacity: Int
+final class DatagramReceiver {
+    let capacity: Int
     private let slotSize: Int
     private let buffers: UnsafeMutableRawBufferPointer
     private let vectors: UnsafeMutablePointer<iovec>
@@ -16,7 +16,7 @@ public final class DatagramReceiver {
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
 
     /// - Parameter slotSize: room per received datagram; 64 KiB holds a GRO batch.
-    public init(capacity: Int = 32, slotSize: Int = 65_536) {
+    init(capacity: Int = 32, slotSize: Int = 65_536) {
         self.capacity = min(capacity, 64)
         self.slotSize = slotSize
         buffers = .allocate(byteCount: self.capacity * slotSize, alignment: 64)
@@ -36,7 +36,7 @@ public final class DatagramReceiver {
 
     /// Receives what is waiting on `socket` (up to `capacity` reads); calls `body` with each
     /// datagram and its sender; returns how many datagrams there were.
-    public func receive(from socket: UnderlaySocket, _ body: (UnsafeMutableRawBufferPointer, SocketEndpoint) -> Void) -> Int {
+    func receive(from socket: UnderlaySocket, _ body: (UnsafeMutableRawBufferPointer, SocketEndpoint) -> Void) -> Int {
         for i in 0..<capacity {
             vectors[i] = iovec(iov_base: buffers.baseAddress.map { $0 + i * slotSize }, iov_len: slotSize)
         }

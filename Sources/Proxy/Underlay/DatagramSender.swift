@@ -13,13 +13,13 @@ import Glibc
 /// peer's GRO socket see one packet for up to 64 of them. That is the run a flood of small
 /// packets from one flow makes, and the run of ACKs a bulk transfer sends back.
 /// One per worker; not thread-safe.
-public final class DatagramSender {
+final class DatagramSender {
     /// Datagrams sent and dropped (full socket buffer, or refused) since the last `take`.
-    public struct Outcome: Sendable, Equatable {
-        public var sent = 0
-        public var failed = 0
+    struct Outcome: Sendable, Equatable {
+        var sent = 0
+        var failed = 0
 
-        public init(sent: Int = 0, failed: Int = 0) {
+        init(sent: Int = 0, failed: Int = 0) {
             self.sent = sent
             self.failed = failed
         }
@@ -56,9 +56,9 @@ public final class DatagramSender {
     private var peerNames: [sockaddr_storage] = []
     private var peerNameLengths: [UInt32] = []
     private var peerEndpoints: [SocketEndpoint] = []
-    public private(set) var outcome = Outcome()
+    private(set) var outcome = Outcome()
 
-    public init(sockets: [UnderlaySocket]) {
+    init(sockets: [UnderlaySocket]) {
         precondition(!sockets.isEmpty, "a sender needs at least one socket")
         self.sockets = sockets
         let messages = sockets.count * perSocket
@@ -89,7 +89,7 @@ public final class DatagramSender {
     }
 
     /// The peers' endpoints, by the index the engine uses.
-    public func setPeers(_ endpoints: [SocketEndpoint]) {
+    func setPeers(_ endpoints: [SocketEndpoint]) {
         flush()
         peerEndpoints = endpoints
         peerNames = endpoints.map { endpoint in
@@ -104,7 +104,7 @@ public final class DatagramSender {
     /// it is a run of datagrams of that size laid end to end (the last may be shorter), sent
     /// as UDP GSO: cut here into messages the kernel takes (at most `segmentsPerMessage`
     /// datagrams and `bytesPerMessage` bytes each), and by the kernel into the datagrams.
-    public func enqueue(_ datagram: UnsafeRawBufferPointer, peer: Int, flowHash: UInt32, segmentSize: Int = 0) {
+    func enqueue(_ datagram: UnsafeRawBufferPointer, peer: Int, flowHash: UInt32, segmentSize: Int = 0) {
         let socket = Int(flowHash % UInt32(sockets.count))
         guard segmentSize > 0, datagram.count > segmentSize else {
             enqueueMessage(datagram, peer: peer, socket: socket, segmentSize: 0)
@@ -157,12 +157,12 @@ public final class DatagramSender {
     }
 
     /// Sends one datagram now, outside the batches (neighbour replies, resolution requests).
-    public func sendNow(_ datagram: UnsafeRawBufferPointer, peer: Int) {
+    func sendNow(_ datagram: UnsafeRawBufferPointer, peer: Int) {
         if sockets[0].send(datagram, to: peerEndpoints[peer]) { outcome.sent += 1 } else { outcome.failed += 1 }
     }
 
     /// Sends everything queued.
-    public func flush() {
+    func flush() {
         for socket in 0..<sockets.count where counts[socket] > 0 { flush(socket) }
     }
 
@@ -182,7 +182,7 @@ public final class DatagramSender {
     }
 
     /// The outcome so far, reset to zero.
-    public func take() -> Outcome {
+    func take() -> Outcome {
         defer { outcome = Outcome() }
         return outcome
     }

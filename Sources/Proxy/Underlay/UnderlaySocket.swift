@@ -10,21 +10,21 @@ import Glibc
 /// SO_REUSEPORT (the kernel spreads the peers' flows over the workers) and UDP GRO on; and
 /// senders bound to the listen address with an ephemeral port, a pool of which gives each inner
 /// flow an outer source port of its own (RFC 7348 section 5). Every datagram carries DF.
-public final class UnderlaySocket: @unchecked Sendable {
-    public let descriptor: Int32
-    public let isIPv6: Bool
+final class UnderlaySocket: @unchecked Sendable {
+    let descriptor: Int32
+    let isIPv6: Bool
     /// The bound port (the listen port, or the ephemeral port of a sender).
-    public let port: UInt16
+    let port: UInt16
     /// Whether the kernel accepted UDP_GRO: datagrams may arrive coalesced.
-    public let hasGRO: Bool
+    let hasGRO: Bool
 
     /// Why a socket could not be opened; the message says what to check.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        public let description: String
+    struct Failure: Error, CustomStringConvertible, Sendable {
+        let description: String
     }
 
     /// Binds to `endpoint` (port 0: an ephemeral port).
-    public init(bind endpoint: SocketEndpoint, reusePort: Bool = false, gro: Bool = false) throws(Failure) {
+    init(bind endpoint: SocketEndpoint, reusePort: Bool = false, gro: Bool = false) throws(Failure) {
         isIPv6 = endpoint.address.isIPv6
         let fd = socket(isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
@@ -84,7 +84,7 @@ public final class UnderlaySocket: @unchecked Sendable {
 
     /// Sends one datagram now (replies to ARP and neighbour solicitations: rare, not batched).
     @discardableResult
-    public func send(_ payload: UnsafeRawBufferPointer, to endpoint: SocketEndpoint) -> Bool {
+    func send(_ payload: UnsafeRawBufferPointer, to endpoint: SocketEndpoint) -> Bool {
         var address = sockaddr_storage()
         let length = Self.fill(&address, endpoint)
         let sent = withUnsafePointer(to: &address) {

@@ -1,3 +1,4 @@
+import TestSupport
 import Capture
 import Decode
 import Foundation
@@ -48,7 +49,7 @@ enum Decoding {
 
     static func capturePath(_ name: String) throws -> String {
         guard let url = Bundle.module.url(forResource: "Captures/\(name)", withExtension: nil) else {
-            throw ShellError(command: "resource \(name)", status: 1, stderr: "missing")
+            throw ProcessFailure(command: "resource \(name)", status: 1, stderr: "missing")
         }
         return url.path
     }

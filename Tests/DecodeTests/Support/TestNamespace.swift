@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 
 /// A network namespace made for one test with iproute2, removed by `remove()` (call it in a
@@ -9,29 +10,29 @@ struct TestNamespace {
 
     init(_ role: String) throws {
         name = "\(Self.prefix)\(getpid())\(role)"
-        try? Shell.run(["ip", "netns", "del", name])
-        try Shell.must(["ip", "netns", "add", name])
+        _ = try? ProcessRunner.run(["ip", "netns", "del", name])
+        try ProcessRunner.must(["ip", "netns", "add", name])
         try exec(["ip", "link", "set", "lo", "up"])
     }
 
     @discardableResult
     func exec(_ command: [String]) throws -> String {
-        try Shell.must(["ip", "netns", "exec", name] + command)
+        try ProcessRunner.must(["ip", "netns", "exec", name] + command)
     }
 
     func remove() {
-        _ = try? Shell.run(["ip", "netns", "del", name])
+        _ = try? ProcessRunner.run(["ip", "netns", "del", name])
     }
 
     /// Deletes namespaces of this prefix whose creating process is gone.
     static func sweepStale() {
-        guard let list = try? Shell.run(["ip", "netns", "list"]).stdout else { return }
+        guard let list = try? ProcessRunner.run(["ip", "netns", "list"]).stdout else { return }
         for line in list.split(separator: "\n") {
             let name = String(line.split(separator: " ").first ?? "")
             guard name.hasPrefix(prefix) else { continue }
             let digits = name.dropFirst(prefix.count).prefix { $0.isNumber }
             if let pid = Int32(digits), kill(pid, 0) != 0 {
-                _ = try? Shell.run(["ip", "netns", "del", name])
+                _ = try? ProcessRunner.run(["ip", "netns", "del", name])
             }
         }
     }

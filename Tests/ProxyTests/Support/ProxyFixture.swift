@@ -1,33 +1,18 @@
 import Foundation
 import Netlink
 import Testing
+import TestSupport
 
 /// Commands, proxies and transfers for the proxy's namespace tests.
 enum ProxyFixture {
     /// The netlab binary built beside the test bundle.
-    static var netlab: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("netlab").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return ".build/debug/netlab"
-    }
+    static var netlab: String { ProcessRunner.netlab }
 
     /// Runs a command to completion; returns its status and its output and error together.
     @discardableResult
     static func sh(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ProcessRunner.run(arguments)
+        return (result.status, result.output)
     }
 
     /// Runs `arguments` inside `namespace`.

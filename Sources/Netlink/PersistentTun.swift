@@ -7,10 +7,12 @@ import Glibc
 /// node's interface: a program attaches to it later by name.
 public enum PersistentTun {
     /// Creates `name` in the calling thread's namespace (run inside `NetworkNamespace.run`).
-    public static func create(_ name: String, tap: Bool) throws(NetlinkError) {
+    /// A program attaching later must ask for the same `multiQueue` (the kernel refuses
+    /// otherwise); offloads it may choose for itself.
+    public static func create(_ name: String, tap: Bool, multiQueue: Bool = false) throws(NetlinkError) {
         var buffer = [CChar](repeating: 0, count: 16)
         for (i, byte) in name.utf8.prefix(15).enumerated() { buffer[i] = CChar(bitPattern: byte) }
-        let fd = cshim_tun_open(&buffer, tap ? 1 : 0, 0, 0, 0)
+        let fd = cshim_tun_open(&buffer, tap ? 1 : 0, multiQueue ? 1 : 0, 0, 0)
         guard fd >= 0 else { throw Self.error("create \(tap ? "tap" : "tun") \(name)", -fd) }
         defer { close(fd) }
         let rc = cshim_tun_set_persist(fd, 1)

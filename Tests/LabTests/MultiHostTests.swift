@@ -17,7 +17,8 @@ struct MultiHostTests {
         let file: String
         let directory: String
 
-        init(_ suffix: String, extra: String = "") throws {
+        /// - Parameter body: the lab's nodes and links instead of the three-host lab (hosts stay).
+        init(_ suffix: String, extra: String = "", body: String? = nil) throws {
             underlay = "\(MultiHostTests.tag)u\(suffix)"
             lab = "\(MultiHostTests.tag)\(suffix)"
             directory = NSTemporaryDirectory() + lab
@@ -50,6 +51,13 @@ struct MultiHostTests {
                 address = "198.51.100.2"
                 [hosts.north]
                 address = "198.51.100.3"
+                \(body ?? Self.threeHostLab)
+                \(extra)
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            try #require(try LabCommandTests.run(["up", underlayFile]).status == 0)
+        }
+
+        static let threeHostLab = """
                 [nodes.a]
                 host = "east"
                 [nodes.a.interfaces.eth0]
@@ -84,10 +92,7 @@ struct MultiHostTests {
                 node = "a"
                 run = "ping -c 1 -W 2 b"
                 retries = 2
-                \(extra)
-                """.write(toFile: file, atomically: true, encoding: .utf8)
-            try #require(try LabCommandTests.run(["up", underlayFile]).status == 0)
-        }
+                """
 
         /// `netlab ARGUMENTS` run in `host`'s network namespace only (its mounts are the machine's).
         func onHost(_ host: String, _ arguments: [String]) throws -> LabCommandTests.Result {
@@ -180,6 +185,64 @@ struct MultiHostTests {
         #expect(status.stderr.contains("warning: the hosts of lab \(fixture.lab) run different versions of its file"), "\(status.stderr)")
     }
 
+    @Test("proxy stitches: a proxy per link end in the host's network, its TUN device in the node; ping by name and through a route via the far end, TCP checked by sha256, down leaves nothing")
+    func proxyStitch() throws {
+        let fixture = try Fixture("px", body: """
+            [stitch]
+            kind = "proxy"
+            port = 4900
+            [nodes.a]
+            host = "east"
+            [nodes.a.interfaces.eth0]
+            addresses = ["10.1.0.1/24"]
+            [[nodes.a.routes]]
+            to = "10.3.0.0/24"
+            via = "10.1.0.2"
+            [nodes.b]
+            host = "west"
+            [nodes.b.interfaces.eth0]
+            addresses = ["10.1.0.2/24"]
+            [nodes.b.interfaces.lo]
+            addresses = ["10.3.0.1/32"]
+            [[links]]
+            endpoints = ["a:eth0", "b:eth0"]
+            """)
+        defer { fixture.tearDown() }
+        for host in ["east", "west"] {
+            let up = try fixture.onHost(host, ["up", fixture.file])
+            try #require(up.status == 0, "\(host): \(up.stdout) \(up.stderr)")
+        }
+        // The node's end is a TUN device; its proxy runs in the host's network, listening on
+        // the host's underlay address (which only the host's namespace has).
+        let kind = try fixture.exec("a", "ip -d link show eth0")
+        #expect(kind.stdout.contains("tun"), "\(kind.stdout)")
+        let sockets = try LabCommandTests.run(["netns", "exec", "\(fixture.underlay).east", "ss", "-uln"], program: "/usr/bin/env", prefix: ["ip"])
+        #expect(sockets.stdout.contains("198.51.100.1:4900"), "\(sockets.stdout)")
+        #expect(try fixture.exec("a", "ping -c 1 -W 2 b").status == 0)
+        #expect(try fixture.exec("a", "ping -c 1 -W 2 10.3.0.1").status == 0, "through a's route via b, answered by b's proxy for what it routes")
+        let sent = try fixture.exec("b", "head -c 4000000 /dev/urandom > /tmp/\(fixture.lab).bin; sha256sum < /tmp/\(fixture.lab).bin")
+        defer { try? FileManager.default.removeItem(atPath: "/tmp/\(fixture.lab).bin") }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: LabCommandTests.netlab)
+        server.arguments = ["exec", fixture.lab, "b", "--", "python3", "-m", "http.server", "--bind", "10.1.0.2", "--directory", "/tmp", "8000"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        let url = "http://b:8000/\(fixture.lab).bin"
+        let received = try fixture.exec("a", "for i in $(seq 20); do if curl -sf -o /dev/null \(url); then curl -sf \(url) | sha256sum; exit 0; fi; sleep 0.3; done; exit 1")
+        #expect(received.status == 0 && !sent.stdout.isEmpty && received.stdout == sent.stdout, "\(sent.stdout) vs \(received.stdout)")
+        let status = try LabCommandTests.run(["status", fixture.lab, "--host", "east"])
+        #expect(status.stdout.contains("stitch a:eth0 vni "), "\(status.stdout)")
+        #expect(!status.stdout.contains("nothing received"), "\(status.stdout)")
+        // The stitch's proxy is the node's service `stitch-eth0`, with its log.
+        let logs = try LabCommandTests.run(["logs", fixture.lab, "a", "stitch-eth0"])
+        #expect(logs.status == 0, "\(logs.stderr)")
+        for host in ["east", "west"] { #expect(try fixture.onHost(host, ["down", fixture.lab]).status == 0) }
+        _ = try LabCommandTests.run(["down", fixture.underlay])
+        #expect(fixture.leftovers.isEmpty, "\(fixture.leftovers)")
+    }
+
     @Test("inside ip netns exec (a private mount namespace) up refuses with a clear error and creates nothing")
     func privateMountNamespace() throws {
         let fixture = try Fixture("ipx")
@@ -194,7 +257,8 @@ struct MultiHostTests {
         ("[nodes.x]\nhost = \"south\"\n", "unknown host 'south'"),
         ("[[links]]\nendpoints = [\"a:eth1\", \"b:eth1\"]\nvni = 5001\n", "VNI 5001 is also link 1's"),
         ("[nodes.a.interfaces.eth0]\nmtu = 1500\n", "its MTU is at most 1450"),
-        ("[stitch]\nkind = \"proxy\"\n", "not built yet"),
+        ("[stitch]\nkind = \"proxy\"\n[nodes.s]\nhost = \"west\"\n[nodes.s.interfaces.br0]\nkind = \"bridge\"\nports = [\"p9\"]\n[[links]]\nendpoints = [\"a:eth9\", \"s:p9\"]\n",
+         "s:p9 is a port of bridge br0, and a proxy stitch carries IP, not Ethernet"),
         ("[nodes.y]\nhost = \"east\"\n[[links]]\nendpoints = [\"a:eth7\", \"y:eth7\"]\nvni = 7\n", "vni is for a link between two hosts"),
     ])
     func validation(extra: String, message: String) throws {

@@ -40,6 +40,23 @@ struct ProxyConfigurationTests {
         #expect(config.peer(for: IPAddress("10.11.0.9")!) == nil)
     }
 
+    @Test("a device in another namespace, without the peers' routes: what a lab's proxy stitch writes")
+    func deviceElsewhere() throws {
+        let text = Self.example.replacingOccurrences(of: "[underlay]", with: "namespace = \"lab@east.a\"\nadd_routes = false\n[underlay]")
+        let config = try ProxyConfigurationParser.parse(text, file: "proxy.toml")
+        #expect(config.tun.namespace == "lab@east.a" && !config.tun.addRoutes)
+        let defaults = try ProxyConfigurationParser.parse(Self.example, file: "proxy.toml")
+        #expect(defaults.tun.namespace == nil && defaults.tun.addRoutes)
+        let bad = Self.example.replacingOccurrences(of: "[underlay]", with: "namespace = \"../etc\"\n[underlay]")
+        #expect(throws: ConfigErrors.self) { try ProxyConfigurationParser.parse(bad, file: "proxy.toml") }
+        do {
+            _ = try ProxyConfigurationParser.parse(bad, file: "proxy.toml")
+        } catch {
+            #expect(error.errors.first?.description.contains("proxy.toml:6: tun.namespace: '../etc' is not a network namespace name") == true,
+                    "\(error.errors)")
+        }
+    }
+
     @Test("MTU defaults to the underlay's minus 50 (IPv4) or 70 (IPv6)")
     func mtuDefaults() throws {
         let v4 = try ProxyConfigurationParser.parse("""

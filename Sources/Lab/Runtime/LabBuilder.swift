@@ -224,6 +224,7 @@ public struct LabBuilder {
     private func startServices(_ state: inout LabState) throws {
         let plan = ServicePlan(topology, netlab: netlabExecutable)
         guard !plan.entries.isEmpty else { return }
+        try writeStitchConfigurations()
         try plan.save()
         let log = LabState.supervisorLog(lab: topology.name)
         let cgroup = NodeCgroup.supervisor(lab: topology.name)
@@ -243,6 +244,19 @@ public struct LabBuilder {
         }
         try state.save()
         try waitForServices(plan, supervisor: pid)
+    }
+
+    /// The configuration of each proxy stitch end's proxy, where its service reads it.
+    private func writeStitchConfigurations() throws {
+        for node in topology.nodes {
+            for interface in node.interfaces {
+                guard case let .proxyStitch(end) = interface.kind else { continue }
+                let text = end.configuration(namespace: topology.namespace(of: node).name, interface: interface.name,
+                                             addresses: interface.addresses, mtu: interface.mtu ?? topology.stitch.linkMTU(ipv6: end.local.isIPv6))
+                let path = ServicePlan.stitchConfiguration(lab: topology.name, node: node.name, interface: interface.name)
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
+        }
     }
 
     /// Waits until every service is ready (or ran and ended well); fails with the end of the
@@ -317,6 +331,10 @@ public struct LabBuilder {
                     try socket.add(LinkRequest(name: interface.name, kind: .dummy))
                 case .tun, .tap:
                     try PersistentTun.create(interface.name, tap: interface.kind == .tap)
+                case .proxyStitch:
+                    // Made here so that its addresses and routes are set with the rest; its
+                    // proxy attaches to it when the services start.
+                    try PersistentTun.create(interface.name, tap: false, multiQueue: ProxyStitchEnd.queues > 1)
                 }
             }
         }

@@ -33,6 +33,16 @@ public enum NamespaceProcess {
         try spawn(arguments, in: node, log: log)
     }
 
+    /// `spawnDaemon` in the calling thread's own namespaces (a proxy stitch's proxy serves a
+    /// node from the host's network), born in `cgroup`.
+    public static func spawnDaemonHere(_ arguments: [String], cgroup: NodeCgroup?, log: String) throws -> Int32 {
+        let files = try CgroupFiles(cgroup)
+        defer { files.close() }
+        let stdio = try StandardStreams(log: log)
+        defer { stdio.close() }
+        return try spawnOnThisThread(arguments, stdio: stdio, cgroup: files)
+    }
+
     /// `spawn` (log nil: this process's standard input and output) or `spawnDaemon`.
     private static func spawn(_ arguments: [String], in node: NodeEnvironment, log: String?) throws -> Int32 {
         guard !arguments.isEmpty else { throw NetlinkError("exec", reason: "no command given") }

@@ -11,6 +11,9 @@ public struct ServicePlan: Codable, Sendable, Equatable {
         /// What is spawned (in the node, in its cgroup): `/bin/sh -c COMMAND` for a file's service.
         public var arguments: [String]
         public var log: String
+        /// Spawned in the supervisor's own namespaces (the host's network), in the node's cgroup:
+        /// a proxy stitch's proxy, whose sockets belong on the underlay. nil: in the node.
+        public var inHost: Bool? = nil
 
         public var reference: ServiceReference { ServiceReference(node: node, service: service.name) }
     }
@@ -40,11 +43,28 @@ public struct ServicePlan: Codable, Sendable, Equatable {
                                      arguments: [netlab, "proxy", "run", "--topology", file, "--node", node.name],
                                      log: Self.log(lab: lab, node: node.name, service: "proxy")))
             }
+            for interface in node.interfaces {
+                guard case .proxyStitch = interface.kind else { continue }
+                let name = Self.stitchService(interface: interface.name)
+                let config = Self.stitchConfiguration(lab: lab, node: node.name, interface: interface.name)
+                let service = Service(name: name, command: "\(netlab) proxy run --config \(config)",
+                                      ready: .proxy(tun: interface.name), restart: .onFailure, readyTimeout: 10)
+                entries.append(Entry(node: node.name, service: service, arguments: [netlab, "proxy", "run", "--config", config],
+                                     log: Self.log(lab: lab, node: node.name, service: name), inHost: true))
+            }
             for service in node.services {
                 entries.append(Entry(node: node.name, service: service, arguments: ["/bin/sh", "-c", service.command],
                                      log: Self.log(lab: lab, node: node.name, service: service.name)))
             }
         }
+    }
+
+    /// The service of a proxy stitch end: `stitch-IFACE`.
+    public static func stitchService(interface: String) -> String { "stitch-\(interface)" }
+
+    /// Where `up` writes the configuration of a proxy stitch end's proxy.
+    public static func stitchConfiguration(lab: String, node: String, interface: String) -> String {
+        "\(LabState.logDirectory(lab: lab))/\(node).\(interface).stitch.toml"
     }
 
     public static func load(lab: String) -> ServicePlan? {

@@ -152,7 +152,9 @@ public final class ServiceSupervisor {
         let lab = self.lab
         let entries = indices.map { services[$0].entry }
         let results = Parallel.map(entries) { entry in
-            try NamespaceProcess.spawnDaemon(entry.arguments, in: NodeEnvironment(lab: lab, node: entry.node), log: entry.log)
+            let node = NodeEnvironment(lab: lab, node: entry.node)
+            if entry.inHost == true { return try NamespaceProcess.spawnDaemonHere(entry.arguments, cgroup: node.cgroup, log: entry.log) }
+            return try NamespaceProcess.spawnDaemon(entry.arguments, in: node, log: entry.log)
         }
         for (index, result) in zip(indices, results) {
             switch result {

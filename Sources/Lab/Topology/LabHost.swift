@@ -19,7 +19,8 @@ public struct StitchSettings: Sendable, Equatable {
         /// The kernel's VXLAN: a vxlan device per stitched link end, made from the host's own
         /// network namespace (its socket stays there) straight into the node.
         case vxlan
-        /// A netlab proxy per host.
+        /// netlab proxies: each stitched end a TUN device in the node, served by a proxy in the
+        /// host's network on a port of its own (`ProxyStitchEnd`). IP only.
         case proxy
     }
 

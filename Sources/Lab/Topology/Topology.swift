@@ -92,19 +92,46 @@ public struct Topology: Sendable, Equatable {
                       let stitch = share.stitches.first(where: { $0.link.a == Endpoint(node: node.name, interface: node.interfaces[index].name)
                                                                  || $0.link.b == Endpoint(node: node.name, interface: node.interfaces[index].name) })
                 else { continue }
-                let mine = stitch.link.a.node == node.name ? stitch.hosts.a : stitch.hosts.b
-                let theirs = stitch.link.a.node == node.name ? stitch.hosts.b : stitch.hosts.a
-                let vxlan = LinkRequest.VXLAN(vni: stitch.vni, remote: theirs.address, local: mine.address, port: self.stitch.port)
-                node.interfaces[index].kind = .stitch(vxlan)
+                let mineIsA = stitch.link.a.node == node.name
+                let mine = mineIsA ? stitch.hosts.a : stitch.hosts.b
+                let theirs = mineIsA ? stitch.hosts.b : stitch.hosts.a
                 node.interfaces[index].mtu = node.interfaces[index].mtu ?? stitch.mtu
-                // The same MAC every time it is made: a share taken down and brought back keeps
-                // its neighbours' ARP entries for it valid on the other hosts.
-                node.interfaces[index].mac = node.interfaces[index].mac ?? Self.stableMAC("\(lab)/\(node.name)/\(node.interfaces[index].name)")
+                switch self.stitch.kind {
+                case .vxlan:
+                    let vxlan = LinkRequest.VXLAN(vni: stitch.vni, remote: theirs.address, local: mine.address, port: self.stitch.port)
+                    node.interfaces[index].kind = .stitch(vxlan)
+                    // The same MAC every time it is made: a share taken down and brought back keeps
+                    // its neighbours' ARP entries for it valid on the other hosts.
+                    node.interfaces[index].mac = node.interfaces[index].mac ?? Self.stableMAC("\(lab)/\(node.name)/\(node.interfaces[index].name)")
+                case .proxy:
+                    let number = stitches.firstIndex(of: stitch) ?? 0
+                    let far = mineIsA ? stitch.link.b : stitch.link.a
+                    node.interfaces[index].kind = .proxyStitch(ProxyStitchEnd(
+                        vni: stitch.vni, local: mine.address, remote: theirs.address, port: self.stitch.port &+ UInt16(truncatingIfNeeded: number),
+                        routes: proxyStitchRoutes(node: node, interface: node.interfaces[index], far: far)))
+                }
             }
             return node
         }
         return share
     }
+    /// What a proxy stitch end sends to the far end: the link's subnets (both ends'), and the
+    /// destinations of the node's routes through the far end (via one of its addresses, or out
+    /// of this interface).
+    func proxyStitchRoutes(node: Node, interface: Interface, far: Endpoint) -> [IPPrefix] {
+        let farAddresses = self.node(named: far.node)?.interface(named: far.interface)?.addresses ?? []
+        var routes = (interface.addresses + farAddresses).map(\.network)
+        for route in node.routes {
+            let viaFar = route.gateway.map { gateway in farAddresses.contains { $0.address == gateway } } ?? false
+            guard viaFar || route.device == interface.name else { continue }
+            let family = route.isIPv6 ? "::/0" : "0.0.0.0/0"
+            if let destination = route.destination?.network ?? IPPrefix(family) { routes.append(destination) }
+        }
+        var unique: [IPPrefix] = []
+        for route in routes where !unique.contains(route) { unique.append(route) }
+        return unique
+    }
+
     /// The namespace of a node: `LAB.NODE`. The dot cannot appear in lab or node names, so
     /// one lab's prefix never matches another lab's namespaces.
     public static func namespaceName(lab: String, node: String) -> String { "\(lab).\(node)" }
@@ -179,6 +206,9 @@ public struct Interface: Sendable, Equatable {
         /// A link's end on this host whose other end is on another host: a vxlan device made
         /// from netlab's own network namespace (the underlay's) straight into the node.
         case stitch(LinkRequest.VXLAN)
+        /// The same end stitched by netlab proxies: a TUN device in the node, served by a proxy
+        /// in the host's network (`[stitch] kind = "proxy"`).
+        case proxyStitch(ProxyStitchEnd)
         case dummy
         case tun
         case tap
@@ -209,6 +239,7 @@ public struct Interface: Sendable, Equatable {
         case .vlan: "vlan"
         case .vxlan: "vxlan"
         case .stitch: "stitch"
+        case .proxyStitch: "proxy stitch"
         case .dummy: "dummy"
         case .tun: "tun"
         case .tap: "tap"

@@ -40,9 +40,7 @@ extension TopologyParser {
         if let text = string(table, "kind") {
             switch StitchSettings.Kind(rawValue: text) {
             case .vxlan?: settings.kind = .vxlan
-            case .proxy?:
-                settings.kind = .proxy
-                fail(["stitch", "kind"], "kind = \"proxy\" (a netlab proxy per host) is not built yet: use \"vxlan\", the kernel's")
+            case .proxy?: settings.kind = .proxy
             case nil:
                 fail(["stitch", "kind"], "kind is \"vxlan\" (the kernel's, default) or \"proxy\", not '\(text)'")
             }
@@ -101,6 +99,18 @@ extension TopologyParser {
                          "\(end) is stitched over VXLAN between \(a.name) and \(b.name): its MTU is at most \(largest) (underlay \(settings.underlayMTU) less \(StitchSettings.overhead(ipv6: a.address.isIPv6)))")
                 }
                 mtu = min(mtu, declared)
+            }
+            if settings.kind == .proxy {
+                // A proxy forwards IP packets: an end that is a bridge port would need Ethernet.
+                for end in [link.a, link.b] {
+                    guard let node = nodes.first(where: { $0.name == end.node }) else { continue }
+                    for bridge in node.interfaces {
+                        guard case let .bridge(ports, _) = bridge.kind, ports.contains(end.interface) else { continue }
+                        fail(path + ["endpoints"], "\(end) is a port of bridge \(bridge.name), and a proxy stitch carries IP, not Ethernet: use [stitch] kind = \"vxlan\"")
+                    }
+                }
+                let port = Int(settings.port) + stitches.count
+                if port > 65535 { fail(["stitch", "port"], "proxy stitches take a port each from \(settings.port): \(stitches.count + 1) do not fit below 65536") }
             }
             stitches.append(Stitch(link: link, vni: vni, hosts: (a, b), mtu: mtu))
         }

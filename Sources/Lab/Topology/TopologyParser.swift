@@ -495,7 +495,7 @@ public struct TopologyParser {
     private static func rank(_ interface: Interface) -> Int {
         switch interface.kind {
         case .existing: 0
-        case .veth, .dummy, .tun, .tap, .stitch: 1
+        case .veth, .dummy, .tun, .tap, .stitch, .proxyStitch: 1
         case .bridge: 2
         case .macvlan, .vlan: 3
         case .vxlan: 4

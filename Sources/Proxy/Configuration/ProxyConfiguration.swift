@@ -17,6 +17,13 @@ public struct ProxyConfiguration: Sendable, Equatable {
         public var queues: Int
         /// virtio-net offloads on the TUN device (GSO/GRO); on by default.
         public var offloads: Bool
+        /// The network namespace (a name under /run/netns) the device is made and configured
+        /// in; nil: the proxy's own. The underlay sockets stay in the proxy's namespace, so one
+        /// proxy can serve a node from its host's network (a multi-host lab's proxy stitch).
+        public var namespace: String? = nil
+        /// Route the peers' prefixes into the device (as wg-quick does with AllowedIPs); off
+        /// when the namespace's routes are someone else's to set (a lab's).
+        public var addRoutes = true
     }
 
     /// `[[peers]]`: a remote VTEP (another netlab proxy or a Linux vxlan device).

@@ -32,7 +32,7 @@ public enum ProxyConfigurationParser {
 
         var tun = ProxyConfiguration.Tun(name: "vx0", addresses: [], mtu: nil, queues: 0, offloads: true)
         if let t = r.table(root, "tun") {
-            r.checkKeys(t, allowed: ["name", "addresses", "mtu", "queues", "offloads"])
+            r.checkKeys(t, allowed: ["name", "addresses", "mtu", "queues", "offloads", "namespace", "add_routes"])
             if let name = r.string(t, "name") {
                 tun.name = name
                 r.checkInterfaceName(name, base + ["tun", "name"])
@@ -44,6 +44,14 @@ public enum ProxyConfigurationParser {
             tun.mtu = r.int(t, "mtu", range: 68...65535)
             tun.queues = r.int(t, "queues", range: 1...256) ?? 0
             tun.offloads = r.bool(t, "offloads") ?? true
+            tun.addRoutes = r.bool(t, "add_routes") ?? true
+            if let namespace = r.string(t, "namespace") {
+                if namespace.isEmpty || namespace.contains("/") || namespace == "." || namespace == ".." {
+                    r.fail(base + ["tun", "namespace"], "'\(namespace)' is not a network namespace name (as ip netns list shows them)")
+                } else {
+                    tun.namespace = namespace
+                }
+            }
         } else {
             r.fail(base, "a [tun] table is required (name, addresses)")
         }

@@ -56,26 +56,19 @@ public final class ProxyDaemon: @unchecked Sendable {
         self.mtu = mtu
         let pathMTU = max(underlayMTU - configuration.overhead, 68)
         self.pathMTU = pathMTU
-        do {
-            device = try TunDevice(.init(name: configuration.tun.name, queues: workerCount,
-                                         offloads: configuration.tun.offloads ? .standard : []))
-        } catch {
-            throw Failure(description: "tun \(configuration.tun.name): \(error)")
-        }
-        do {
-            let socket = try RouteSocket()
-            try? NetworkNamespace.writeSysctl("net.ipv6.conf.\(device.name).accept_dad", "0")
-            // A TUN queue drops what does not fit its ring (no backpressure on the sender): 500
-            // packets, the default, overflow under a burst of small datagrams before a worker
-            // wakes; 4096 rides out such bursts, like a NIC's deep ring.
-            try socket.change(device.name, up: true, mtu: mtu, transmitQueueLength: 4096)
-            for address in configuration.tun.addresses { try socket.addAddress(address, to: device.name) }
-            for route in Self.deviceRoutes(configuration) {
-                try socket.addRoute(to: route, via: nil, device: device.name, ipv6: route.isIPv6)
+        if let namespace = configuration.tun.namespace {
+            // The device lives in the node; the sockets below stay in this namespace.
+            do {
+                device = try NetworkNamespace(namespace).run {
+                    UncheckedDevice(try Self.makeDevice(configuration, queues: workerCount, mtu: mtu))
+                }.device
+            } catch let error as Failure {
+                throw error
+            } catch {
+                throw Failure(description: "tun \(configuration.tun.name) in namespace \(namespace): \(error)")
             }
-        } catch {
-            device.close()
-            throw Failure(description: "tun \(device.name): \(error)")
+        } else {
+            device = try Self.makeDevice(configuration, queues: workerCount, mtu: mtu)
         }
         var receivers: [UnderlaySocket] = []
         var senders: [UnderlaySocket] = []
@@ -119,6 +112,51 @@ public final class ProxyDaemon: @unchecked Sendable {
         ])
     }
 
+    /// Makes the TUN device in the calling thread's namespace and gives it its MTU, addresses
+    /// and routes; removes it again if that fails.
+    private static func makeDevice(_ configuration: ProxyConfiguration, queues: Int, mtu: Int) throws(Failure) -> TunDevice {
+        let device: TunDevice
+        do {
+            device = try TunDevice(.init(name: configuration.tun.name, queues: queues,
+                                         offloads: configuration.tun.offloads ? .standard : []))
+        } catch {
+            throw Failure(description: "tun \(configuration.tun.name): \(error)")
+        }
+        do {
+            let socket = try RouteSocket()
+            try? NetworkNamespace.writeSysctl("net.ipv6.conf.\(device.name).accept_dad", "0")
+            // A TUN queue drops what does not fit its ring (no backpressure on the sender): 500
+            // packets, the default, overflow under a burst of small datagrams before a worker
+            // wakes; 4096 rides out such bursts, like a NIC's deep ring.
+            try socket.change(device.name, up: true, mtu: mtu, transmitQueueLength: 4096)
+            // A device the proxy attached to (a lab's, made before its routes) may have them.
+            let index = Int(try socket.index(of: device.name))
+            let present = try socket.addresses().filter { $0.interfaceIndex == index }.map(\.prefix)
+            for address in configuration.tun.addresses where !present.contains(address) {
+                try socket.addAddress(address, to: device.name)
+            }
+            for route in configuration.tun.addRoutes ? deviceRoutes(configuration) : [] {
+                try socket.addRoute(to: route, via: nil, device: device.name, ipv6: route.isIPv6)
+            }
+        } catch {
+            device.close()
+            throw Failure(description: "tun \(device.name): \(error)")
+        }
+        return device
+    }
+
+    /// Carries the control server out of the namespace thread that bound its socket.
+    private struct UncheckedControl: @unchecked Sendable {
+        let server: ControlServer
+        init(_ server: ControlServer) { self.server = server }
+    }
+
+    /// Carries the device out of the namespace thread that made it.
+    private struct UncheckedDevice: @unchecked Sendable {
+        let device: TunDevice
+        init(_ device: TunDevice) { self.device = device }
+    }
+
     /// The peers' routes that the device's own subnets do not already cover: the proxy routes
     /// them into its device, as wg-quick does with AllowedIPs, so that a remote site's prefix
     /// needs no route of its own.
@@ -149,7 +187,13 @@ public final class ProxyDaemon: @unchecked Sendable {
     public func start() throws(Failure) {
         for worker in workers { worker.start() }
         do {
-            control = try ControlServer(name: ControlServer.socketName(tun: device.name), daemon: self)
+            let name = ControlServer.socketName(tun: device.name)
+            if let namespace = configuration.tun.namespace {
+                // Beside its device: `netlab proxy status` in that namespace finds it.
+                control = try NetworkNamespace(namespace).run { [self] in UncheckedControl(try ControlServer(name: name, daemon: self)) }.server
+            } else {
+                control = try ControlServer(name: name, daemon: self)
+            }
         } catch {
             logger.warning("control socket not available", metadata: ["error": "\(error)"])
         }
@@ -271,7 +315,9 @@ public final class ProxyDaemon: @unchecked Sendable {
     /// metrics threads, which the daemon started, so they are in its namespace.
     private func deviceDropped() -> UInt64? {
         let name = device.name
-        return (try? RouteSocket().links())?.first { $0.name == name }?.transmitDropped
+        let read: @Sendable () throws -> UInt64? = { try RouteSocket().links().first { $0.name == name }?.transmitDropped }
+        if let namespace = configuration.tun.namespace { return (try? NetworkNamespace(namespace).run(read)) ?? nil }
+        return (try? read()) ?? nil
     }
 
     /// The `limit` flows with the most bytes, over every worker.

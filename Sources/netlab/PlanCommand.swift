@@ -30,9 +30,11 @@ struct PlanCommand: ParsableCommand {
             print("host \(host.name) (\(host.address)): \(plural(nodes.count, "node")): \(nodes.joined(separator: ", "))")
         }
         print("\(plural(topology.stitches.count, "stitched link")):")
-        for stitch in topology.stitches {
+        for (index, stitch) in topology.stitches.enumerated() {
+            // Proxy stitches take a port each (one proxy per link end); the kernel's share one.
+            let port = topology.stitch.kind == .proxy ? Int(topology.stitch.port) + index : Int(topology.stitch.port)
             print("  \(stitch.link.a) on \(stitch.hosts.a.name) (\(stitch.hosts.a.address)) <-> \(stitch.link.b) on \(stitch.hosts.b.name) (\(stitch.hosts.b.address))"
-                  + "  vni \(stitch.vni)  port \(topology.stitch.port)  mtu \(stitch.mtu)")
+                  + "  vni \(stitch.vni)  port \(port)  mtu \(stitch.mtu)")
         }
     }
 }

@@ -4,17 +4,11 @@ public enum LinkKind: Sendable, Hashable, CustomStringConvertible {
     case veth, bridge, macvlan, vlan, vxlan, dummy, tun
     case other(String)
 
+    /// The kinds named here, for reading a kernel name back.
+    private static let named: [LinkKind] = [.veth, .bridge, .macvlan, .vlan, .vxlan, .dummy, .tun]
+
     public init(_ name: String) {
-        switch name {
-        case "veth": self = .veth
-        case "bridge": self = .bridge
-        case "macvlan": self = .macvlan
-        case "vlan": self = .vlan
-        case "vxlan": self = .vxlan
-        case "dummy": self = .dummy
-        case "tun": self = .tun
-        default: self = .other(name)
-        }
+        self = Self.named.first { $0.description == name } ?? .other(name)
     }
 
     /// The kernel's name (`ip -d link` shows it).

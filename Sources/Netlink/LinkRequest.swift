@@ -58,14 +58,15 @@ public struct LinkRequest: Sendable, Equatable {
 }
 
 extension LinkRequest.Kind {
-    var label: String {
+    /// The kind of link the request makes.
+    var linkKind: LinkKind {
         switch self {
-        case .veth: "veth"
-        case .bridge: "bridge"
-        case .macvlan: "macvlan"
-        case .vlan: "vlan"
-        case .vxlan: "vxlan"
-        case .dummy: "dummy"
+        case .veth: .veth
+        case .bridge: .bridge
+        case .macvlan: .macvlan
+        case .vlan: .vlan
+        case .vxlan: .vxlan
+        case .dummy: .dummy
         }
     }
 }

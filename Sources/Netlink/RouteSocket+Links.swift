@@ -27,7 +27,7 @@ extension RouteSocket {
 
     /// Creates a link.
     public func add(_ request: LinkRequest) throws(NetlinkError) {
-        let operation = "add \(request.kind.label) \(request.name)"
+        let operation = "add \(request.kind.linkKind) \(request.name)"
         var peerFD: Int32 = -1
         defer { if peerFD >= 0 { close(peerFD) } }
         let link: OpaquePointer

@@ -103,6 +103,25 @@ struct MultiHostTests {
             try LabCommandTests.run(["exec", lab, node, "--", "/bin/sh", "-c", script])
         }
 
+        /// 4 MB of random bytes served over HTTP by b (10.1.0.2) and fetched by a by name: the
+        /// digest b computed of what it sent, and the digest a computed of what arrived.
+        func transferFromBToA() throws -> (sent: LabCommandTests.Result, received: LabCommandTests.Result) {
+            let file = "/tmp/\(lab).bin"
+            let sent = try exec("b", "head -c 4000000 /dev/urandom > \(file); sha256sum < \(file)")
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let server = Process()
+            server.executableURL = URL(fileURLWithPath: LabCommandTests.netlab)
+            server.arguments = ["exec", lab, "b", "--", "python3", "-m", "http.server", "--bind", "10.1.0.2", "--directory", "/tmp", "8000"]
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = FileHandle.nullDevice
+            try server.run()
+            defer { if server.isRunning { server.terminate() } }
+            // Once the server answers (a pipe's status would be sha256sum's), the transfer itself.
+            let url = "http://b:8000/\(lab).bin"
+            let received = try exec("a", "for i in $(seq 20); do if curl -sf -o /dev/null \(url); then curl -sf \(url) | sha256sum; exit 0; fi; sleep 0.3; done; exit 1")
+            return (sent, received)
+        }
+
         func tearDown() {
             for host in ["east", "west", "north"] { _ = try? LabCommandTests.run(["down", lab, "--host", host]) }
             _ = try? LabCommandTests.run(["down", underlay])
@@ -140,19 +159,7 @@ struct MultiHostTests {
         #expect(try fixture.exec("a", "ping -c 1 -W 2 b").status == 0)
         // Over the bridge on north: east's c to west's d.
         #expect(try fixture.exec("c", "ping -c 1 -W 2 10.2.0.4").status == 0)
-        // 4 MB over TCP from b to a, compared by digest at both ends.
-        let sent = try fixture.exec("b", "head -c 4000000 /dev/urandom > /tmp/\(fixture.lab).bin; sha256sum < /tmp/\(fixture.lab).bin")
-        defer { try? FileManager.default.removeItem(atPath: "/tmp/\(fixture.lab).bin") }
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: LabCommandTests.netlab)
-        server.arguments = ["exec", fixture.lab, "b", "--", "python3", "-m", "http.server", "--bind", "10.1.0.2", "--directory", "/tmp", "8000"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { if server.isRunning { server.terminate() } }
-        // Once the server answers (a pipe's status would be sha256sum's), the transfer itself.
-        let url = "http://b:8000/\(fixture.lab).bin"
-        let received = try fixture.exec("a", "for i in $(seq 20); do if curl -sf -o /dev/null \(url); then curl -sf \(url) | sha256sum; exit 0; fi; sleep 0.3; done; exit 1")
+        let (sent, received) = try fixture.transferFromBToA()
         #expect(received.status == 0 && !sent.stdout.isEmpty && received.stdout == sent.stdout, "\(sent.stdout) vs \(received.stdout)")
         // Each host's share says which file it came from and that its stitches carry packets.
         let status = try LabCommandTests.run(["status", fixture.lab, "--host", "east"])
@@ -220,17 +227,7 @@ struct MultiHostTests {
         #expect(sockets.stdout.contains("198.51.100.1:4900"), "\(sockets.stdout)")
         #expect(try fixture.exec("a", "ping -c 1 -W 2 b").status == 0)
         #expect(try fixture.exec("a", "ping -c 1 -W 2 10.3.0.1").status == 0, "through a's route via b, answered by b's proxy for what it routes")
-        let sent = try fixture.exec("b", "head -c 4000000 /dev/urandom > /tmp/\(fixture.lab).bin; sha256sum < /tmp/\(fixture.lab).bin")
-        defer { try? FileManager.default.removeItem(atPath: "/tmp/\(fixture.lab).bin") }
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: LabCommandTests.netlab)
-        server.arguments = ["exec", fixture.lab, "b", "--", "python3", "-m", "http.server", "--bind", "10.1.0.2", "--directory", "/tmp", "8000"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { if server.isRunning { server.terminate() } }
-        let url = "http://b:8000/\(fixture.lab).bin"
-        let received = try fixture.exec("a", "for i in $(seq 20); do if curl -sf -o /dev/null \(url); then curl -sf \(url) | sha256sum; exit 0; fi; sleep 0.3; done; exit 1")
+        let (sent, received) = try fixture.transferFromBToA()
         #expect(received.status == 0 && !sent.stdout.isEmpty && received.stdout == sent.stdout, "\(sent.stdout) vs \(received.stdout)")
         let status = try LabCommandTests.run(["status", fixture.lab, "--host", "east"])
         #expect(status.stdout.contains("stitch a:eth0 vni "), "\(status.stdout)")

@@ -54,7 +54,7 @@ public final class TunDevice {
         // A TAP device's super-packets start with an Ethernet header, which the segmenting and
         // coalescing here (IP packets) do not read.
         guard configuration.mode == .tun || configuration.offloads.isEmpty else {
-            throw .invalid(name: configuration.name, detail: "offloads are for TUN devices, not TAP")
+            throw .offloadsNeedTUN(name: configuration.name)
         }
         let count = max(configuration.queues, 1)
         let vnet = !configuration.offloads.isEmpty

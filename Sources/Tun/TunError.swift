@@ -10,6 +10,7 @@ public enum TunError: Error, Equatable, Sendable, CustomStringConvertible {
     case nameTooLong(name: String)
     case busy(name: String)
     case invalid(name: String, detail: String)
+    case offloadsNeedTUN(name: String)
     case system(operation: String, errno: Int32)
 
     static func from(_ errno: Int32, name: String, operation: String) -> TunError {
@@ -34,6 +35,8 @@ public enum TunError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(name) is in use: another program holds it, or it is a device of another kind; pick another name"
         case let .invalid(name, detail):
             "\(name): \(detail) (attaching with other flags than the device was made with, e.g. multi-queue or TAP, fails so)"
+        case let .offloadsNeedTUN(name):
+            "\(name): offloads are for TUN devices (IP packets); make a TAP device without them"
         case let .system(operation, errno):
             "\(operation): \(String(cString: strerror(errno)))"
         }

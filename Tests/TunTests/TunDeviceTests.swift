@@ -189,6 +189,10 @@ struct TunDeviceTests {
         #expect(throws: TunError.nameTooLong(name: "averyveryverylongname")) {
             try TunDevice(.init(name: "averyveryverylongname"))
         }
+        // Refused before anything is opened: the queue's offload code reads IP, not Ethernet.
+        #expect(throws: TunError.offloadsNeedTUN(name: "tapx")) {
+            try TunDevice(.init(name: "tapx", mode: .tap, offloads: .standard))
+        }
         let ns = try NetworkNamespace.create("\(Self.prefix)-err")
         defer { try? ns.delete() }
         let message: String = try ns.run {

@@ -235,6 +235,10 @@ struct MultiHostTests {
         // The stitch's proxy is the node's service `stitch-eth0`, with its log.
         let logs = try LabCommandTests.run(["logs", fixture.lab, "a", "stitch-eth0"])
         #expect(logs.status == 0, "\(logs.stderr)")
+        // Restarted, the proxy attaches to the node's device again, addresses and routes intact.
+        let restart = try fixture.onHost("east", ["service", fixture.lab, "a", "stitch-eth0", "restart"])
+        #expect(restart.status == 0, "\(restart.stdout) \(restart.stderr)")
+        #expect(try fixture.exec("a", "ping -c 1 -W 2 10.3.0.1").status == 0, "no traffic after the stitch's proxy restarted")
         for host in ["east", "west"] { #expect(try fixture.onHost(host, ["down", fixture.lab]).status == 0) }
         _ = try LabCommandTests.run(["down", fixture.underlay])
         #expect(fixture.leftovers.isEmpty, "\(fixture.leftovers)")

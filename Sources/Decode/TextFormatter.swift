@@ -150,7 +150,7 @@ public struct TextFormatter: PacketFormatter {
                 if ip.moreFragments { out.append("+") }
             }
             if !ip.isChecksumValid { out.append(" [bad ip cksum]") }
-            if !(1...2).contains(ip.protocolNumber), ip.protocolNumber != 6, ip.protocolNumber != 17 {
+            if !(1...2).contains(ip.protocolNumber), ip.protocolNumber != IPProtocol.tcp, ip.protocolNumber != IPProtocol.udp {
                 out.append(" proto ")
                 out.appendDecimal(ip.protocolNumber)
             }

@@ -237,15 +237,12 @@ final class ProxyEngine {
         reply: UnsafeMutableRawBufferPointer, in datagram: UnsafeMutableRawBufferPointer
     ) -> Ingress {
         guard let ip = try? IPv6Header(ethernet.payload), let icmp = try? ICMPv6Header(ip.payload),
-              icmp.checksumStatus(in: ip.context) == true, ip.hopLimit == 255, icmp.body.count >= 16
+              icmp.checksumStatus(in: ip.context) == true, ip.hopLimit == 255, let body = try? NeighborDiscoveryBody(icmp.body)
         else { return .drop(.malformed) }
-        // RFC 4861 4.3 and 4.4: after the flags word, the target, then options; a link-layer
-        // address option carries the MAC.
-        let target = IPv6Address(icmp.body, at: 0)
-        let options = UnsafeRawBufferPointer(rebasing: icmp.body[16...])
+        let target = body.target
         if icmp.type == ICMPv6Header.MessageType.neighborAdvertisement {
-            let solicited = icmp.restOfHeader & 0x4000_0000 != 0
-            let mac = Self.linkLayerAddress(in: options, type: 2) ?? ethernet.source
+            let solicited = icmp.restOfHeader & NeighborDiscoveryBody.AdvertisementFlags.solicited != 0
+            let mac = body.linkLayerAddress(type: NeighborDiscoveryBody.OptionType.targetLinkLayerAddress) ?? ethernet.source
             if toUs, solicited, !mac.isMulticast, mayLearn(.v6(target), from: peer) {
                 neighbors.observe(mac, for: NeighborKey(vni: vni, address: .v6(target)), evidence: .discovery, now: now)
             }
@@ -258,22 +255,11 @@ final class ProxyEngine {
             return deliver(ethernet.payload, from: peer, vni: vni, sourceMAC: nil, in: datagram)
         }
         let asker = IPAddress.v6(ip.source)
-        if let mac = Self.linkLayerAddress(in: options, type: 1), !mac.isMulticast, mayLearn(asker, from: peer) {
+        if let mac = body.linkLayerAddress(type: NeighborDiscoveryBody.OptionType.sourceLinkLayerAddress), !mac.isMulticast,
+           mayLearn(asker, from: peer) {
             neighbors.observe(mac, for: NeighborKey(vni: vni, address: asker), evidence: .discovery, now: now)
         }
         return .reply(peer: peer, length: VXLANHeader.length + length)
-    }
-
-    /// The MAC in a source (1) or target (2) link-layer address option (RFC 4861 4.6.1).
-    private static func linkLayerAddress(in options: UnsafeRawBufferPointer, type: UInt8) -> MACAddress? {
-        var offset = 0
-        while offset + 8 <= options.count {
-            let length = Int(options[offset + 1]) * 8
-            guard length > 0 else { return nil }
-            if options[offset] == type, length >= 8 { return MACAddress(options, at: offset + 2) }
-            offset += length
-        }
-        return nil
     }
 
     /// Finds the inner IP packet (without Ethernet padding) in `payload`, a view into

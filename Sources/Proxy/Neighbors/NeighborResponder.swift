@@ -81,11 +81,9 @@ struct NeighborResponder: Sendable {
             let packet = UnsafeMutableRawBufferPointer(rebasing: out[14..<length])
             try IPv6Header.write(into: packet, source: source, destination: group, nextHeader: IPProtocol.icmpv6,
                                  payloadLength: 32, hopLimit: 255)
-            let icmp = UnsafeMutableRawBufferPointer(rebasing: packet[40...])
-            target.write(to: icmp, at: 8)
-            icmp[24] = 1  // source link-layer address option
-            icmp[25] = 1
-            mac.write(to: icmp, at: 26)
+            let icmp = UnsafeMutableRawBufferPointer(rebasing: packet[IPv6Header.length...])
+            try NeighborDiscoveryBody.write(into: UnsafeMutableRawBufferPointer(rebasing: icmp[ICMPv6Header.length...]), target: target,
+                                            option: NeighborDiscoveryBody.OptionType.sourceLinkLayerAddress, mac: mac)
             let context = IPContext(addresses: UnsafeRawBufferPointer(rebasing: packet[8..<40]), upperLayerLength: 32,
                                     isFragment: false)
             try ICMPv6Header.write(into: icmp, type: ICMPv6Header.MessageType.neighborSolicitation, code: 0,
@@ -112,12 +110,11 @@ struct NeighborResponder: Sendable {
             let packet = UnsafeMutableRawBufferPointer(rebasing: out[14..<length])
             try IPv6Header.write(into: packet, source: target, destination: destination, nextHeader: IPProtocol.icmpv6,
                                  payloadLength: 32, hopLimit: 255)
-            let icmp = UnsafeMutableRawBufferPointer(rebasing: packet[40...])
-            target.write(to: icmp, at: 8)
-            icmp[24] = 2  // target link-layer address option
-            icmp[25] = 1  // length in units of 8 bytes
-            mac.write(to: icmp, at: 26)
-            let flags: UInt32 = unspecified ? 0x2000_0000 : 0x6000_0000  // S (solicited) and O (override)
+            let icmp = UnsafeMutableRawBufferPointer(rebasing: packet[IPv6Header.length...])
+            try NeighborDiscoveryBody.write(into: UnsafeMutableRawBufferPointer(rebasing: icmp[ICMPv6Header.length...]), target: target,
+                                            option: NeighborDiscoveryBody.OptionType.targetLinkLayerAddress, mac: mac)
+            let flags = NeighborDiscoveryBody.AdvertisementFlags.override
+                | (unspecified ? 0 : NeighborDiscoveryBody.AdvertisementFlags.solicited)
             let context = IPContext(addresses: UnsafeRawBufferPointer(rebasing: packet[8..<40]), upperLayerLength: 32,
                                     isFragment: false)
             try ICMPv6Header.write(into: icmp, type: ICMPv6Header.MessageType.neighborAdvertisement, code: 0,

@@ -83,17 +83,18 @@ final class EgressPath {
             s.counters.drop(.tooBig, count: UInt64(packets))
         case let .resolve(peer, replyLength):
             s.sender.sendNow(UnsafeRawBufferPointer(rebasing: reply[..<replyLength]), peer: peer)
-            hold(packet, packets: packets, isSuper: superPacket != nil, &s, now: now)
+            hold(packet, flowHash: flowHash, packets: packets, isSuper: superPacket != nil, &s, now: now)
         case .wait:
-            hold(packet, packets: packets, isSuper: superPacket != nil, &s, now: now)
+            hold(packet, flowHash: flowHash, packets: packets, isSuper: superPacket != nil, &s, now: now)
         case let .drop(reason):
             s.counters.drop(reason, count: UInt64(packets))
         }
     }
 
     /// Keeps a packet until its peer's MAC is known; a super-packet is too large to keep.
-    private func hold(_ packet: UnsafeRawBufferPointer, packets: Int, isSuper: Bool, _ s: inout WorkerState, now: UInt64) {
-        if isSuper || !pending.hold(packet, now: now) { s.counters.drop(.unresolved, count: UInt64(packets)) }
+    private func hold(_ packet: UnsafeRawBufferPointer, flowHash: UInt32, packets: Int, isSuper: Bool, _ s: inout WorkerState,
+                      now: UInt64) {
+        if isSuper || !pending.hold(packet, flowHash: flowHash, now: now) { s.counters.drop(.unresolved, count: UInt64(packets)) }
     }
 
     /// Cuts a super-packet into segments, each behind a copy of the outer headers the engine
@@ -140,13 +141,12 @@ final class EgressPath {
         let reply = reply
         let recorder = recorder
         let listen = listen
-        let expired = pending.retry(now: now) { slot, length in
+        let expired = pending.retry(now: now) { slot, length, flowHash in
             let offset = PendingPackets.headroom
             switch s.engine.egress(slot: slot, packetOffset: offset, length: length, reply: reply) {
             case let .send(peer, endpoint, start, sent):
-                let packet = UnsafeRawBufferPointer(rebasing: slot[offset..<(offset + length)])
                 let datagram = UnsafeRawBufferPointer(rebasing: slot[start..<(start + sent)])
-                s.sender.enqueue(datagram, peer: peer, flowHash: FlowKey(packet: packet)?.stableHash ?? 0, segmentSize: 0)
+                s.sender.enqueue(datagram, peer: peer, flowHash: flowHash, segmentSize: 0)
                 s.countSent(peer: peer, packets: 1, bytes: length)
                 recorder?.outer(datagram, from: listen, to: endpoint)
                 return true

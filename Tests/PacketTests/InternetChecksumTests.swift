@@ -34,6 +34,24 @@ struct InternetChecksumTests {
         #expect(ones.withUnsafeBytes { InternetChecksum.of($0) } == Self.reference(ones))
     }
 
+    @Test("adding while copying copies every byte and sums as adding does, at every length 0...300 and odd offsets")
+    func addCopying() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...300 {
+            let bytes = (0..<(length + 3)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var destination = [UInt8](repeating: 0xAA, count: length + 5)
+            var copied = InternetChecksum()
+            bytes.withUnsafeBytes { source in
+                destination.withUnsafeMutableBytes { out in
+                    copied.addCopying(UnsafeRawBufferPointer(rebasing: source[3...]), to: UnsafeMutableRawBufferPointer(rebasing: out[1...]))
+                }
+            }
+            #expect(Array(destination[1..<(length + 1)]) == Array(bytes[3...]), "length \(length)")
+            #expect(destination[0] == 0xAA && destination[length + 1] == 0xAA, "wrote outside the copy at length \(length)")
+            #expect(copied.value == Self.reference(Array(bytes[3...])), "length \(length)")
+        }
+    }
+
     @Test("a header with its checksum verifies; a flipped bit does not")
     func verify() {
         var header = TestFrames.hex("45 00 00 73 00 00 40 00 40 11 00 00 c0 a8 00 01 c0 a8 00 c7")

@@ -4,6 +4,8 @@ public struct TCPHeader {
     public let bytes: UnsafeRawBufferPointer
 
     public static let minimumLength = 20
+    /// Where the checksum sits in the header.
+    public static let checksumOffset = 16
 
     /// TCP flag bits, in the order of the header's flags byte.
     public struct Flags: OptionSet, Sendable {

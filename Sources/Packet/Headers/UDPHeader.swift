@@ -4,6 +4,8 @@ public struct UDPHeader {
     public let bytes: UnsafeRawBufferPointer
 
     public static let length = 8
+    /// Where the checksum sits in the header.
+    public static let checksumOffset = 6
 
     /// Wraps bytes the checks have already accepted (`LayerStack` rebuilds its views this way).
     @inlinable
@@ -69,5 +71,13 @@ public struct UDPHeader {
             buffer.setU16(value == 0 ? 0xFFFF : value, at: 6)
         }
         return length
+    }
+
+    /// Sets the length field (header plus data) of the header at the start of `buffer`; the
+    /// checksum is left to the caller.
+    @inlinable
+    public static func setLength(_ length: Int, in buffer: UnsafeMutableRawBufferPointer) {
+        guard buffer.count >= Self.length, (Self.length...0xFFFF).contains(length) else { return }
+        buffer.setU16(UInt16(length), at: 4)
     }
 }

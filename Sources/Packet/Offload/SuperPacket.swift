@@ -47,6 +47,9 @@ public struct SuperPacket {
     }
 
     /// Writes segment `i` at the start of `out`; returns its length.
+    ///
+    /// The headers are copied and fixed first; the payload is then copied and summed in one
+    /// pass into the transport checksum (this is most of a tunnel's user-space work per byte).
     public func writeSegment(_ i: Int, into out: UnsafeMutableRawBufferPointer) throws(GSOSplitter.Failure) -> Int {
         guard i >= 0, i < segmentCount else { throw .noRoom }
         let start = headersLength + i * segmentSize
@@ -54,8 +57,6 @@ public struct SuperPacket {
         guard length <= out.count else { throw .noRoom }
         let segment = UnsafeMutableRawBufferPointer(rebasing: out[..<length])
         segment.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<headersLength]))
-        UnsafeMutableRawBufferPointer(rebasing: segment[headersLength...])
-            .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length - headersLength)]))
         let ip = shape.ipHeaderLength
         let upper = length - ip
         if shape.isIPv6 {
@@ -69,18 +70,28 @@ public struct SuperPacket {
                                      : IPPacketShape.Field.v4Source..<(IPPacketShape.Field.v4Destination + 4)
         let context = IPContext(addresses: UnsafeRawBufferPointer(rebasing: segment[addresses]),
                                 upperLayerLength: upper, isFragment: false)
+        let checksumField: Int
         if shape.isTCP {
             var segmentFlags = flags
             if i != segmentCount - 1 { segmentFlags.subtract([.fin, .psh]) }  // only on the last
             if i != 0 { segmentFlags.remove(.cwr) }                           // only on the first
             TCPHeader.rewrite(in: transport, sequenceNumber: baseSequence &+ UInt32(truncatingIfNeeded: i * segmentSize),
                               flags: segmentFlags)
-            try? TCPHeader.fillChecksum(in: transport, segmentLength: upper, context: context)
+            checksumField = TCPHeader.checksumOffset
         } else {
-            let ports = shape.ports ?? (0, 0)
-            _ = try? UDPHeader.write(into: transport, sourcePort: ports.source, destinationPort: ports.destination,
-                                     payloadLength: upper - UDPHeader.length, checksumContext: context)
+            UDPHeader.setLength(upper, in: transport)
+            checksumField = UDPHeader.checksumOffset
         }
+        transport.setU16(0, at: checksumField)
+        var sum = context.pseudoHeaderSum(protocolNumber: shape.protocolNumber, length: upper)
+        sum.add(UnsafeRawBufferPointer(rebasing: transport[..<(headersLength - ip)]))
+        // The transport header's length is a multiple of 4, so the payload starts on an even
+        // offset of the summed data, as `addCopying` assumes.
+        sum.addCopying(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length - headersLength)]),
+                       to: UnsafeMutableRawBufferPointer(rebasing: segment[headersLength...]))
+        let value = sum.value
+        // A UDP checksum that comes out 0 is sent as all ones (RFC 768): 0 means "none".
+        transport.setU16(shape.isUDP && value == 0 ? 0xFFFF : value, at: checksumField)
         return length
     }
 }

@@ -54,7 +54,8 @@ struct MultiHostTests {
                 \(body ?? Self.threeHostLab)
                 \(extra)
                 """.write(toFile: file, atomically: true, encoding: .utf8)
-            try #require(try LabCommandTests.run(["up", underlayFile]).status == 0)
+            let up = try LabCommandTests.run(["up", underlayFile])
+            try #require(up.status == 0, "the underlay lab: \(up.stdout) \(up.stderr)")
         }
 
         static let threeHostLab = """

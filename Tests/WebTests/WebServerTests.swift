@@ -5,6 +5,7 @@ import FoundationNetworking
 import Lab
 import Netlink
 import Testing
+import TestSupport
 @testable import Web
 
 /// `netlab web`'s API, every row of its table, against a real lab.
@@ -78,16 +79,9 @@ struct WebServerTests {
 
     /// `netlab web` as a user runs it, on a free port; ended (SIGTERM) by the caller.
     static func startCLI() throws -> (Process, Int) {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        var netlab = ".build/debug/netlab"
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("netlab").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { netlab = candidate; break }
-            directory = directory.deletingLastPathComponent()
-        }
         let port = 20_000 + Int(getpid() % 20_000)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: netlab)
+        process.executableURL = URL(fileURLWithPath: ProcessRunner.netlab)
         process.arguments = ["web", "--listen", "127.0.0.1:\(port)"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
